@@ -1,0 +1,48 @@
+# louyu-research — a table of contents. Every target sets up the environment first when needed.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+LOUYU := $(VENV)/bin/louyu
+STAMP := $(VENV)/.setup-stamp
+QUARTER ?=
+export UV_PYTHON_DOWNLOADS := never
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: $(STAMP)  ## Create .venv from the lock file, install fonts/browser, register the Jupyter kernel
+
+$(STAMP): pyproject.toml uv.lock scripts/setup.sh
+	bash scripts/setup.sh
+	@touch $(STAMP)
+
+test: setup  ## Run the whole test suite
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+lint: setup  ## ruff: lint and format check
+	$(VENV)/bin/ruff check louyu_research tests scripts
+	$(VENV)/bin/ruff format --check louyu_research tests scripts
+
+schemas: setup  ## Regenerate JSON Schemas of events and frames into schemas/
+	$(LOUYU) schemas --out schemas
+
+sample: setup  ## Regenerate the shipped sample log in events/ from its recorded seed
+	$(LOUYU) simulate --recorded --out events
+
+report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITION=internal] [LANG=en] [REVISE=1]
+	$(LOUYU) report --quarter "$(QUARTER)" $(if $(EDITION),--edition $(EDITION)) $(if $(filter en,$(LANG)),--lang en) $(if $(REVISE),--revise)
+
+reports: setup  ## Build every quarter the log covers
+	$(LOUYU) reports
+
+verify-reports: setup  ## Rebuild committed reports and compare their manifests' hashes
+	$(LOUYU) verify-reports
+
+bench: setup  ## Benchmarks: append, replay (cold/warm), panel, each beside a naive fold
+	$(PY) -m louyu_research.bench
+
+clean:  ## Remove caches and built reports (keeps committed manifests and tables)
+	rm -rf .pytest_cache .ruff_cache events/.cache
+
+.PHONY: help setup test lint schemas sample report reports verify-reports bench clean

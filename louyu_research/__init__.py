@@ -1,0 +1,2 @@
+"""louyu-research: the building economy (楼宇经济) of a city, from an append-only event log."""
+__version__ = "0.1.0"

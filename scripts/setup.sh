@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent environment setup: system packages (when root), the locked Python set, fonts, kernel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export UV_PYTHON_DOWNLOADS=never
+
+# System packages: a CJK font for charts and PDFs, Chromium for the HTML test, poppler for PDF checks.
+need=()
+for pkg in fonts-noto-cjk chromium poppler-utils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing system packages: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "setup: please install these system packages: ${need[*]} (e.g. sudo apt-get install ${need[*]})" >&2
+  fi
+fi
+
+# Python: uv installs exactly the locked set into .venv.
+if ! command -v uv >/dev/null; then
+  python3 -m pip install --quiet "uv==0.13.8"
+fi
+uv sync --frozen --python python3 --quiet
+
+# One CJK font directory, given to vl-convert and to Typst alike.
+fontdir=.venv/share/louyu-fonts
+mkdir -p "$fontdir"
+for f in NotoSansCJK-Regular.ttc NotoSansCJK-Bold.ttc; do
+  src=/usr/share/fonts/opentype/noto/$f
+  [ -f "$src" ] && cp -u "$src" "$fontdir/$f"
+done
+
+# The project's own Jupyter kernel, used by papermill.
+.venv/bin/python -m ipykernel install --sys-prefix --name louyu --display-name "louyu-research" >/dev/null
+echo "setup: ready (.venv, fonts in $fontdir, kernel 'louyu')"
