@@ -1,0 +1,27 @@
+"""The `louyu` command: a thin face over the package.
+
+Each domain registers its commands from its own module (`register(app)`), so the CLI reads
+like the package: log, replay, simulate, indicators, report. Exit codes: 0 fine, 1 findings
+(verify found problems, a batch was rejected), 2 usage (bad arguments or settings).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="louyu",
+    help="louyu-research: the building economy (楼宇经济) from an append-only event log.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in ("log", "replay", "simulate", "indicators", "report"):
+    importlib.import_module(f"{__name__}.{_module}").register(app)
+
+
+def main() -> None:
+    app()

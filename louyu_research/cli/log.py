@@ -1,0 +1,119 @@
+"""`louyu init | append | verify | repair | log | stats | schemas`: the event log's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from .. import events as ev
+from ..log import DEFAULT_LOG, AppendRejected, EventLog, LogError
+from .common import Format, LogOption, open_event_log, usage_error, write_frame
+
+
+def init(path: Annotated[Path, typer.Argument(help="Folder of the new log.")] = DEFAULT_LOG,
+         plain: Annotated[bool, typer.Option(help="Keep sealed segments uncompressed.")] = False) -> None:
+    """Create an empty event log."""
+    try:
+        EventLog.init(path, compress_sealed=not plain)
+    except LogError as err:
+        usage_error(str(err))
+    typer.echo(f"initialised an empty event log in {path}")
+
+
+def append(
+    file: Annotated[str, typer.Argument(help="Drafts as JSON Lines; '-' reads standard input.")],
+    log: LogOption = DEFAULT_LOG,
+    expect_seq: Annotated[int | None, typer.Option(help="Refuse unless the log's head seq is this (optimistic concurrency).")] = None,
+) -> None:
+    """Append a batch of drafts atomically: all of them, or nothing when any is wrong."""
+    el = open_event_log(log)
+    if file == "-":
+        lines = sys.stdin.buffer.read().splitlines()
+    else:
+        try:
+            lines = Path(file).read_bytes().splitlines()
+        except OSError as err:
+            usage_error(f"cannot read {file}: {err.strerror}")
+    try:
+        result = el.append(lines, expect_seq=expect_seq)
+    except AppendRejected as err:
+        for p in sorted(err.problems, key=lambda p: (p.line or 0, p.field)):
+            typer.echo(f"{file}:{p}", err=True)
+        typer.echo(f"rejected: {len(err.problems)} problem(s); nothing was appended", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"appended {len(result.appended)} event(s), {len(result.unchanged)} already present; head seq {result.head.seq}"
+    )
+
+
+def verify(log: LogOption = DEFAULT_LOG) -> None:
+    """Check the whole log: canonical lines, schema, gapless seq, hash chain, clock, references."""
+    findings = open_event_log(log).verify()
+    for f in findings:
+        typer.echo(str(f))
+    if findings:
+        typer.echo(f"{len(findings)} problem(s) in {log}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {log} verifies (head seq {EventLog(log).head.seq})")
+
+
+def repair(log: LogOption = DEFAULT_LOG) -> None:
+    """Remove only an unacknowledged tail left by a writer that died mid-batch."""
+    cut = open_event_log(log).repair()
+    for name, nbytes in cut:
+        typer.echo(f"removed {nbytes} unacknowledged byte(s) from {name}")
+    if not cut:
+        typer.echo("nothing to repair")
+
+
+def show(
+    log: LogOption = DEFAULT_LOG,
+    type_: Annotated[str | None, typer.Option("--type", help="Only this event type.")] = None,
+    building: Annotated[str | None, typer.Option(help="Only events about this building_id.")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only events about this tenant_id.")] = None,
+    since: Annotated[int | None, typer.Option(help="Only events with seq >= this.")] = None,
+    format_: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """List events, filtered."""
+    if type_ is not None and type_ not in ev.CATALOGUE:
+        usage_error(f"unknown event type {type_!r}; one of: {', '.join(ev.CATALOGUE)}")
+    lf = open_event_log(log).scan()
+    if type_:
+        lf = lf.filter(pl.col("type") == type_)
+    if building:
+        lf = lf.filter(pl.col("building_id") == building)
+    if tenant:
+        lf = lf.filter(pl.col("tenant_id") == tenant)
+    if since is not None:
+        lf = lf.filter(pl.col("seq") >= since)
+    frame = lf.sort("seq").collect()
+    frame = frame.select([c for c in frame.columns if frame[c].null_count() < frame.height or c in ("seq", "event_id")])
+    write_frame(frame, format_)
+
+
+def stats(log: LogOption = DEFAULT_LOG) -> None:
+    """Counts by type, time ranges, segments and the head."""
+    typer.echo(json.dumps(open_event_log(log).stats(), ensure_ascii=False, indent=2))
+
+
+def schemas(out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("schemas")) -> None:
+    """Write the JSON Schemas of events (and frames) into OUT."""
+    from ..schemas import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(append)
+    app.command()(verify)
+    app.command()(repair)
+    app.command("log")(show)
+    app.command()(stats)
+    app.command()(schemas)
