@@ -61,7 +61,9 @@ def _check_tenant_id(value: str) -> str:
     # Only what looks like a USCC is held to its check digit: other ids (individuals,
     # branches without a code) are legitimate stable strings chosen by the writer.
     if _USCC_SHAPE.match(value) and not is_valid_uscc(value):
-        raise ValueError("looks like a unified social credit code but fails its GB 32100-2015 check digit")
+        raise ValueError(
+            "looks like a unified social credit code but fails its GB 32100-2015 check digit"
+        )
     return value
 
 
@@ -315,9 +317,17 @@ CATALOGUE: dict[str, type[EventData]] = {
 
 # Which kind of subject each type is about, for the log's referential checks.
 BUILDING_EVENTS = frozenset(
-    {"BuildingCompleted", "BuildingUpdated", "BuildingFeaturedDesignated", "BuildingFeaturedRevoked", "BuildingRetired"}
+    {
+        "BuildingCompleted",
+        "BuildingUpdated",
+        "BuildingFeaturedDesignated",
+        "BuildingFeaturedRevoked",
+        "BuildingRetired",
+    }
 )
-TENANCY_EVENTS = frozenset({"TenantAreaChanged", "TenantRegistrationChanged", "TenantMovedOut", "TaxReported"})
+TENANCY_EVENTS = frozenset(
+    {"TenantAreaChanged", "TenantRegistrationChanged", "TenantMovedOut", "TaxReported"}
+)
 
 
 # --- envelopes -----------------------------------------------------------------------------
@@ -356,7 +366,9 @@ def _variants(base: type[BaseModel], suffix: str) -> Any:
         )
         for name, cls in CATALOGUE.items()
     ]
-    return Annotated[tuple(models)[0] if len(models) == 1 else _union(models), Field(discriminator="type")]
+    return Annotated[
+        next(iter(models)) if len(models) == 1 else _union(models), Field(discriminator="type")
+    ]
 
 
 def _union(models: list[type[BaseModel]]) -> Any:
@@ -381,7 +393,12 @@ def _problems(err: ValidationError) -> list[str]:
         field = ".".join(loc) or "(line)"
         msg = e["msg"]
         if e["type"] == "union_tag_invalid":
-            field, msg = "type", f"unknown event type {e['input'].get('type')!r}" if isinstance(e["input"], dict) else msg
+            field, msg = (
+                "type",
+                f"unknown event type {e['input'].get('type')!r}"
+                if isinstance(e["input"], dict)
+                else msg,
+            )
         out.append(f"{field}: {msg}")
     return out
 
@@ -427,7 +444,9 @@ def canonical_json(record: dict[str, Any]) -> str:
     dates as `YYYY-MM-DD`, timestamps as pydantic writes them (RFC 3339, `Z` for UTC).
     A stored line *is* the canonical form of its event, so `verify` can detect any edited byte.
     """
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def chain_hash(prev_hash: str, record_without_hash: dict[str, Any]) -> str:
@@ -438,7 +457,9 @@ def chain_hash(prev_hash: str, record_without_hash: dict[str, Any]) -> str:
 
 def content_key(record: dict[str, Any]) -> str:
     """What makes two events with the same `event_id` "identical" (idempotent re-append)."""
-    keep = {k: record[k] for k in ("event_id", "type", "occurred_on", "source", "data") if k in record}
+    keep = {
+        k: record[k] for k in ("event_id", "type", "occurred_on", "source", "data") if k in record
+    }
     return canonical_json(keep)
 
 
@@ -499,7 +520,11 @@ def flatten(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Nested `read_ndjson` output → the flat event frame with typed dates and timestamps."""
     lf = frame.lazy()
     return (
-        lf.with_columns(pl.col("data").struct.rename_fields([("retracted_event_id" if k == "event_id" else k) for k in _DATA_DTYPES]))
+        lf.with_columns(
+            pl.col("data").struct.rename_fields(
+                [("retracted_event_id" if k == "event_id" else k) for k in _DATA_DTYPES]
+            )
+        )
         .unnest("data")
         .with_columns(
             pl.col("occurred_on").str.to_date("%Y-%m-%d"),

@@ -128,21 +128,31 @@ class EventLog:
         self.path = Path(path)
         meta = self.path / "log.json"
         if not meta.exists():
-            raise LogError(f"{self.path}: not an event log (no log.json); create one with `louyu init {self.path}`")
+            raise LogError(
+                f"{self.path}: not an event log (no log.json); create one with `louyu init {self.path}`"
+            )
         self.options = json.loads(meta.read_text("utf-8"))
         if self.options.get("format") != FORMAT:
-            raise LogError(f"{meta}: unknown format {self.options.get('format')!r}, expected {FORMAT!r}")
+            raise LogError(
+                f"{meta}: unknown format {self.options.get('format')!r}, expected {FORMAT!r}"
+            )
 
     # --- creation ------------------------------------------------------------------------------
 
     @classmethod
-    def init(cls, path: str | os.PathLike[str] = DEFAULT_LOG, *, compress_sealed: bool = True) -> EventLog:
+    def init(
+        cls, path: str | os.PathLike[str] = DEFAULT_LOG, *, compress_sealed: bool = True
+    ) -> EventLog:
         """Create an empty log (refuses a folder that already holds one)."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         if (p / "log.json").exists():
             raise LogError(f"{p}: already an event log")
-        options = {"format": FORMAT, "segments": "utc-month-of-recorded_at", "compress_sealed": compress_sealed}
+        options = {
+            "format": FORMAT,
+            "segments": "utc-month-of-recorded_at",
+            "compress_sealed": compress_sealed,
+        }
         _write_atomic(p / "log.json", (json.dumps(options, indent=2) + "\n").encode())
         _write_atomic(p / "HEAD", _head_bytes(Head()))
         return cls(p)
@@ -155,7 +165,11 @@ class EventLog:
 
     def segments(self) -> list[str]:
         """Segment names (without `.gz`) in order."""
-        names = {p.name.removesuffix(".gz") for p in self.path.glob("*.jsonl*") if not p.name.endswith(".tmp")}
+        names = {
+            p.name.removesuffix(".gz")
+            for p in self.path.glob("*.jsonl*")
+            if not p.name.endswith(".tmp")
+        }
         return sorted(names)
 
     def _segment_bytes(self, name: str) -> bytes:
@@ -184,7 +198,9 @@ class EventLog:
             for raw in data.splitlines():
                 yield json.loads(raw)
 
-    def scan(self, *, upto_seq: int | None = None, recorded_by: datetime | None = None) -> pl.LazyFrame:
+    def scan(
+        self, *, upto_seq: int | None = None, recorded_by: datetime | None = None
+    ) -> pl.LazyFrame:
         """The acknowledged events as a flat, typed LazyFrame (`events.EVENT_FRAME_SCHEMA`).
 
         Sealed segments are read from a Parquet cache (rebuilt when the segment's size or
@@ -231,7 +247,9 @@ class EventLog:
         head = self.head
         if seq is None or seq == head.seq:
             return {"seq": head.seq, "recorded_at": head.recorded_at, "hash": head.hash}
-        row = self.scan().filter(pl.col("seq") == seq).select("seq", "recorded_at", "hash").collect()
+        row = (
+            self.scan().filter(pl.col("seq") == seq).select("seq", "recorded_at", "hash").collect()
+        )
         if row.is_empty():
             raise LogError(f"seq {seq} is not in the log (head is {head.seq})")
         r = row.row(0, named=True)
@@ -252,13 +270,21 @@ class EventLog:
         no-op; the same `event_id` with other content is a problem. `expect_seq` is the head
         seq the writer last saw (optimistic concurrency): if the log moved, nothing is written.
         """
-        lines = [d if isinstance(d, str | bytes) else json.dumps(d, ensure_ascii=False) for d in drafts]
+        lines = [
+            d if isinstance(d, str | bytes) else json.dumps(d, ensure_ascii=False) for d in drafts
+        ]
         with FileLock(str(self.path / ".lock")):
             self._cut_unacknowledged_tail(warn=True)
             head = self.head
             if expect_seq is not None and expect_seq != head.seq:
                 raise AppendRejected(
-                    [Problem(None, "expect_seq", f"the log moved: expected head seq {expect_seq}, it is {head.seq}")]
+                    [
+                        Problem(
+                            None,
+                            "expect_seq",
+                            f"the log moved: expected head seq {expect_seq}, it is {head.seq}",
+                        )
+                    ]
                 )
             result = self._prepare(lines, head, now or datetime.now(UTC))
             if result.appended:
@@ -270,7 +296,7 @@ class EventLog:
         problems: list[Problem] = []
         drafts: list[tuple[int, Any]] = []
         for n, line in enumerate(lines, start=1):
-            if not (line.strip() if isinstance(line, str) else line.strip()):
+            if not line.strip():
                 continue
             try:
                 drafts.append((n, ev.parse_draft(line)))
@@ -287,16 +313,28 @@ class EventLog:
             key = ev.content_key(record)
             if draft.event_id in batch_ids:
                 if batch_ids[draft.event_id] != key:
-                    problems.append(Problem(n, "event_id", f"{draft.event_id!r} appears twice in the batch with other content"))
+                    problems.append(
+                        Problem(
+                            n,
+                            "event_id",
+                            f"{draft.event_id!r} appears twice in the batch with other content",
+                        )
+                    )
                 continue
             if draft.event_id in known.event_ids:
                 stored = known.event_ids[draft.event_id]
-                same = stored["key"] == key and (draft.recorded_at is None or draft.recorded_at == stored["recorded_at"])
+                same = stored["key"] == key and (
+                    draft.recorded_at is None or draft.recorded_at == stored["recorded_at"]
+                )
                 if same:
                     result.unchanged.append(draft.event_id)
                 else:
                     problems.append(
-                        Problem(n, "event_id", f"{draft.event_id!r} is already in the log (seq {stored['seq']}) with other content")
+                        Problem(
+                            n,
+                            "event_id",
+                            f"{draft.event_id!r} is already in the log (seq {stored['seq']}) with other content",
+                        )
                     )
                 continue
             batch_ids[draft.event_id] = key
@@ -305,7 +343,13 @@ class EventLog:
             recorded = draft.recorded_at or now
             if prev_time is not None and recorded < prev_time:
                 fld = "recorded_at" if draft.recorded_at else "recorded_at (defaulted to now)"
-                problems.append(Problem(n, fld, f"{recorded.isoformat()} is earlier than the previous event's {prev_time.isoformat()}"))
+                problems.append(
+                    Problem(
+                        n,
+                        fld,
+                        f"{recorded.isoformat()} is earlier than the previous event's {prev_time.isoformat()}",
+                    )
+                )
             prev_time = max(prev_time, recorded) if prev_time else recorded
             known.learn(draft.type, draft.data)
             if problems:
@@ -322,7 +366,9 @@ class EventLog:
         by_segment: dict[str, list[bytes]] = {}
         for record in result.appended:
             seg = segment_of(datetime.fromisoformat(record["recorded_at"]))
-            by_segment.setdefault(seg, []).append((ev.canonical_json(record) + "\n").encode("utf-8"))
+            by_segment.setdefault(seg, []).append(
+                (ev.canonical_json(record) + "\n").encode("utf-8")
+            )
         new_file = False
         offset = 0
         for seg, chunk in by_segment.items():
@@ -357,14 +403,22 @@ class EventLog:
     def _index(self, ids: list[str]) -> _Known:
         frame = self.scan().select("seq", "event_id", "type", "building_id", "tenant_id").collect()
         known = _Known(
-            buildings=set(frame.filter(pl.col("type") == "BuildingRegistered")["building_id"].to_list()),
+            buildings=set(
+                frame.filter(pl.col("type") == "BuildingRegistered")["building_id"].to_list()
+            ),
             tenancies=set(
-                frame.filter(pl.col("type") == "TenantMovedIn").select("tenant_id", "building_id").iter_rows()
+                frame.filter(pl.col("type") == "TenantMovedIn")
+                .select("tenant_id", "building_id")
+                .iter_rows()
             ),
             tenants=set(frame.filter(pl.col("type") == "TenantMovedIn")["tenant_id"].to_list()),
             all_ids=frame["event_id"],
         )
-        hits = frame.filter(pl.col("event_id").is_in(pl.Series(ids, dtype=pl.String)))
+        hits = frame.join(
+            pl.DataFrame({"event_id": ids}, schema={"event_id": pl.String}),
+            on="event_id",
+            how="semi",
+        )
         if not hits.is_empty():
             wanted = set(hits["seq"].to_list())
             for record in self.iter_records():
@@ -404,7 +458,10 @@ class EventLog:
             else:
                 path.unlink()
             if warn:
-                print(f"louyu: dropped an unacknowledged tail of {nbytes} bytes in {name} (a writer died mid-batch)", file=sys.stderr)
+                print(
+                    f"louyu: dropped an unacknowledged tail of {nbytes} bytes in {name} (a writer died mid-batch)",
+                    file=sys.stderr,
+                )
         if tail:
             _fsync_dir(self.path)
         return tail
@@ -428,8 +485,12 @@ class EventLog:
             "events": frame.height,
             "segments": len(self.segments()),
             "bytes_on_disk": sum(p.stat().st_size for p in self.path.glob("*.jsonl*")),
-            "occurred_on": [str(frame["occurred_on"].min()), str(frame["occurred_on"].max())] if frame.height else None,
-            "recorded_at": [str(frame["recorded_at"].min()), str(frame["recorded_at"].max())] if frame.height else None,
+            "occurred_on": [str(frame["occurred_on"].min()), str(frame["occurred_on"].max())]
+            if frame.height
+            else None,
+            "recorded_at": [str(frame["recorded_at"].min()), str(frame["recorded_at"].max())]
+            if frame.height
+            else None,
             "by_type": dict(counts.iter_rows()),
         }
 
@@ -448,22 +509,36 @@ class _Known:
         out = []
         if type_ == "BuildingRegistered" and data.building_id in self.buildings:
             out.append(("data.building_id", f"building {data.building_id!r} is already registered"))
-        if (type_ in ev.BUILDING_EVENTS or type_ == "TenantMovedIn") and data.building_id not in self.buildings:
-            out.append(("data.building_id", f"unknown building {data.building_id!r} (no BuildingRegistered)"))
+        if (
+            type_ in ev.BUILDING_EVENTS or type_ == "TenantMovedIn"
+        ) and data.building_id not in self.buildings:
+            out.append(
+                (
+                    "data.building_id",
+                    f"unknown building {data.building_id!r} (no BuildingRegistered)",
+                )
+            )
         if type_ in ev.TENANCY_EVENTS and (data.tenant_id, data.building_id) not in self.tenancies:
             out.append(
-                ("data.tenant_id", f"unknown tenancy ({data.tenant_id!r}, {data.building_id!r}) (no TenantMovedIn)")
+                (
+                    "data.tenant_id",
+                    f"unknown tenancy ({data.tenant_id!r}, {data.building_id!r}) (no TenantMovedIn)",
+                )
             )
         if type_ == "TenantUpdated" and data.tenant_id not in self.tenants:
             out.append(("data.tenant_id", f"unknown tenant {data.tenant_id!r} (no TenantMovedIn)"))
-        if type_ == "EventRetracted" and data.event_id not in batch_ids and not self._has_id(data.event_id):
+        if (
+            type_ == "EventRetracted"
+            and data.event_id not in batch_ids
+            and not self._has_id(data.event_id)
+        ):
             out.append(("data.event_id", f"cannot retract unknown event {data.event_id!r}"))
         return out
 
     def _has_id(self, event_id: str) -> bool:
         if self.all_ids is None:
             return event_id in self.event_ids
-        return bool(self.all_ids.is_in([event_id]).any())
+        return bool((self.all_ids == event_id).any())
 
     def learn(self, type_: str, data: Any) -> None:
         if type_ == "BuildingRegistered":
@@ -495,8 +570,14 @@ def _verify(log: EventLog) -> list[Finding]:
     seen: dict[str, int] = {}
     for name in log.segments():
         plain, packed = log.path / name, log.path / (name + ".gz")
-        if plain.exists() and packed.exists() and plain.read_bytes() != gzip.decompress(packed.read_bytes()):
-            findings.append(Finding(name, None, None, "plain and compressed copies of the segment differ"))
+        if (
+            plain.exists()
+            and packed.exists()
+            and plain.read_bytes() != gzip.decompress(packed.read_bytes())
+        ):
+            findings.append(
+                Finding(name, None, None, "plain and compressed copies of the segment differ")
+            )
         try:
             data = log._segment_bytes(name)
         except (OSError, EOFError) as err:
@@ -513,7 +594,12 @@ def _verify(log: EventLog) -> list[Finding]:
             if start >= acked_end:
                 torn = "torn (no newline) " if not raw.endswith(b"\n") else ""
                 findings.append(
-                    Finding(name, lineno, None, f"{torn}line after HEAD (seq {head.seq}): an unacknowledged tail; `louyu repair` removes it")
+                    Finding(
+                        name,
+                        lineno,
+                        None,
+                        f"{torn}line after HEAD (seq {head.seq}): an unacknowledged tail; `louyu repair` removes it",
+                    )
                 )
                 continue
             if not raw.endswith(b"\n"):
@@ -528,19 +614,51 @@ def _verify(log: EventLog) -> list[Finding]:
             record = ev.to_record(event)
             seq = event.seq
             if ev.canonical_json(record).encode("utf-8") != text:
-                findings.append(Finding(name, lineno, seq, "line is not in canonical form (edited by hand?)"))
+                findings.append(
+                    Finding(name, lineno, seq, "line is not in canonical form (edited by hand?)")
+                )
             if seq != prev_seq + 1:
-                findings.append(Finding(name, lineno, seq, f"seq {seq} follows seq {prev_seq}: expected {prev_seq + 1}"))
+                findings.append(
+                    Finding(
+                        name,
+                        lineno,
+                        seq,
+                        f"seq {seq} follows seq {prev_seq}: expected {prev_seq + 1}",
+                    )
+                )
             body = {k: v for k, v in record.items() if k != "hash"}
             expected = ev.chain_hash(prev_hash, body)
             if expected != event.hash:
-                findings.append(Finding(name, lineno, seq, "hash does not chain to the previous event (altered, removed or reordered)"))
+                findings.append(
+                    Finding(
+                        name,
+                        lineno,
+                        seq,
+                        "hash does not chain to the previous event (altered, removed or reordered)",
+                    )
+                )
             if prev_time is not None and event.recorded_at < prev_time:
-                findings.append(Finding(name, lineno, seq, "recorded_at is earlier than the previous event's"))
+                findings.append(
+                    Finding(name, lineno, seq, "recorded_at is earlier than the previous event's")
+                )
             if segment_of(event.recorded_at) != name:
-                findings.append(Finding(name, lineno, seq, f"recorded_at belongs in segment {segment_of(event.recorded_at)}"))
+                findings.append(
+                    Finding(
+                        name,
+                        lineno,
+                        seq,
+                        f"recorded_at belongs in segment {segment_of(event.recorded_at)}",
+                    )
+                )
             if event.event_id in seen:
-                findings.append(Finding(name, lineno, seq, f"event_id {event.event_id!r} already used by seq {seen[event.event_id]}"))
+                findings.append(
+                    Finding(
+                        name,
+                        lineno,
+                        seq,
+                        f"event_id {event.event_id!r} already used by seq {seen[event.event_id]}",
+                    )
+                )
             seen[event.event_id] = seq
             known.event_ids[event.event_id] = {}
             for fld, msg in known.check(event.type, event.data, {}):
@@ -549,9 +667,16 @@ def _verify(log: EventLog) -> list[Finding]:
             prev_seq, prev_hash, prev_time = seq, event.hash, event.recorded_at
     if prev_seq != head.seq or prev_hash != head.hash:
         findings.append(
-            Finding("HEAD", None, head.seq, f"HEAD says seq {head.seq}, but the acknowledged log ends at seq {prev_seq} with another hash")
+            Finding(
+                "HEAD",
+                None,
+                head.seq,
+                f"HEAD says seq {head.seq}, but the acknowledged log ends at seq {prev_seq} with another hash",
+            )
             if prev_hash != head.hash
-            else Finding("HEAD", None, head.seq, f"HEAD says seq {head.seq}, the log ends at {prev_seq}")
+            else Finding(
+                "HEAD", None, head.seq, f"HEAD says seq {head.seq}, the log ends at {prev_seq}"
+            )
         )
     return findings
 

@@ -7,6 +7,7 @@ they are stale.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +22,13 @@ FRAME_SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {}
 def rendered() -> dict[str, str]:
     """Every generated file: relative path → exact text."""
     files = {f"events/{name}": ev_schema for name, ev_schema in ev.json_schemas().items()}
-    try:
+    with contextlib.suppress(ImportError):
         from . import frames  # noqa: F401  (registers the frame schemas when it exists)
-    except ImportError:
-        pass
     files.update({f"frames/{name}.schema.json": fn() for name, fn in FRAME_SCHEMAS.items()})
-    return {k: json.dumps(v, indent=2, ensure_ascii=False, sort_keys=True) + "\n" for k, v in sorted(files.items())}
+    return {
+        k: json.dumps(v, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        for k, v in sorted(files.items())
+    }
 
 
 def write_schemas(out: Path) -> list[Path]:

@@ -84,7 +84,9 @@ class Settings(BaseModel):
             preset = data.get("featured")
             if isinstance(preset, str):
                 if preset not in FEATURED_PRESETS:
-                    raise SettingsError(f"{p}: featured: unknown preset {preset!r} ({', '.join(FEATURED_PRESETS)})")
+                    raise SettingsError(
+                        f"{p}: featured: unknown preset {preset!r} ({', '.join(FEATURED_PRESETS)})"
+                    )
                 data["featured"] = FEATURED_PRESETS[preset].model_dump()
         data.update(overrides)
         try:

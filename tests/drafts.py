@@ -17,7 +17,9 @@ def uscc(body17: str) -> str:
     return body17 + USCC_CHARS[0 if check == 31 else check]
 
 
-def building(bid: str, when: str = "2015-01-01", rec: str | None = "2015-01-05T09:00:00+08:00", **data: Any) -> dict[str, Any]:
+def building(
+    bid: str, when: str = "2015-01-01", rec: str | None = "2015-01-05T09:00:00+08:00", **data: Any
+) -> dict[str, Any]:
     d = {
         "building_id": bid,
         "name": f"{bid}大厦",
@@ -34,18 +36,31 @@ def building(bid: str, when: str = "2015-01-01", rec: str | None = "2015-01-05T0
     return envelope(f"reg-{bid}", "BuildingRegistered", when, rec, d)
 
 
-def moved_in(tid: str, bid: str, when: str, rec: str | None, area: float = 500, **data: Any) -> dict[str, Any]:
-    d = {"tenant_id": tid, "tenant_name": f"{tid}公司", "building_id": bid, "area_m2": area, "industry": "I65", "registered_here": True}
+def moved_in(
+    tid: str, bid: str, when: str, rec: str | None, area: float = 500, **data: Any
+) -> dict[str, Any]:
+    d = {
+        "tenant_id": tid,
+        "tenant_name": f"{tid}公司",
+        "building_id": bid,
+        "area_m2": area,
+        "industry": "I65",
+        "registered_here": True,
+    }
     d.update(data)
     return envelope(f"in-{tid}-{bid}-{when}", "TenantMovedIn", when, rec, d)
 
 
-def tax(tid: str, bid: str, period: str, amount: float, rec: str | None, eid: str | None = None) -> dict[str, Any]:
+def tax(
+    tid: str, bid: str, period: str, amount: float, rec: str | None, eid: str | None = None
+) -> dict[str, Any]:
     d = {"tenant_id": tid, "building_id": bid, "period": period, "amount_yuan": amount}
     return envelope(eid or f"tax-{tid}-{bid}-{period}", "TaxReported", f"{period}-28", rec, d)
 
 
-def envelope(eid: str, type_: str, when: str, rec: str | None, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(
+    eid: str, type_: str, when: str, rec: str | None, data: dict[str, Any]
+) -> dict[str, Any]:
     out: dict[str, Any] = {"event_id": eid, "type": type_, "occurred_on": when, "data": data}
     if rec is not None:
         out["recorded_at"] = rec

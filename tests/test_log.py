@@ -47,7 +47,12 @@ def test_round_trip_assigns_gapless_seq_and_chained_hashes(tmp_path):
     assert [r["seq"] for r in records] == [1, 2, 3]
     prev = ev.GENESIS_HASH
     for r in records:  # the chain, recomputed here from its documented definition
-        body = json.dumps({k: v for k, v in r.items() if k != "hash"}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        body = json.dumps(
+            {k: v for k, v in r.items() if k != "hash"},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         import hashlib
 
         assert r["hash"] == hashlib.sha256((prev + body).encode()).hexdigest()
@@ -79,23 +84,89 @@ def test_identical_reappend_is_a_noop_and_other_content_is_rejected(tmp_path):
 
 BAD_DRAFTS = [
     ("{not json", "(line)", "Invalid JSON"),
-    (json.dumps(envelope("e1", "BuildingExploded", "2016-01-01", None, {})), "type", "unknown event type"),
-    (json.dumps(envelope("e2", "TenantAreaChanged", "2016-01-01", None, {"tenant_id": T1, "building_id": "B1"})), "data.area_m2", "Field required"),
-    (json.dumps(envelope("e3", "TenantAreaChanged", "2016-01-01", None, {"tenant_id": T1, "building_id": "B1", "area_m2": "80"})), "data.area_m2", "valid number"),
-    (json.dumps(envelope("e4", "TenantAreaChanged", "2016-01-01", None, {"tenant_id": T1, "building_id": "B1", "area_m2": -5})), "data.area_m2", "greater than 0"),
-    (json.dumps(moved_in("91350100M000100Y44", "B1", "2016-01-01", None)), "data.tenant_id", "check digit"),
+    (
+        json.dumps(envelope("e1", "BuildingExploded", "2016-01-01", None, {})),
+        "type",
+        "unknown event type",
+    ),
+    (
+        json.dumps(
+            envelope(
+                "e2",
+                "TenantAreaChanged",
+                "2016-01-01",
+                None,
+                {"tenant_id": T1, "building_id": "B1"},
+            )
+        ),
+        "data.area_m2",
+        "Field required",
+    ),
+    (
+        json.dumps(
+            envelope(
+                "e3",
+                "TenantAreaChanged",
+                "2016-01-01",
+                None,
+                {"tenant_id": T1, "building_id": "B1", "area_m2": "80"},
+            )
+        ),
+        "data.area_m2",
+        "valid number",
+    ),
+    (
+        json.dumps(
+            envelope(
+                "e4",
+                "TenantAreaChanged",
+                "2016-01-01",
+                None,
+                {"tenant_id": T1, "building_id": "B1", "area_m2": -5},
+            )
+        ),
+        "data.area_m2",
+        "greater than 0",
+    ),
+    (
+        json.dumps(moved_in("91350100M000100Y44", "B1", "2016-01-01", None)),
+        "data.tenant_id",
+        "check digit",
+    ),
     (json.dumps(building("B1", name="另一个")), "event_id", "other content"),
-    (json.dumps(tax(T1, "B1", "2015-01", 1.0, "2015-01-01T00:00:00+08:00")), "recorded_at", "earlier than the previous"),
+    (
+        json.dumps(tax(T1, "B1", "2015-01", 1.0, "2015-01-01T00:00:00+08:00")),
+        "recorded_at",
+        "earlier than the previous",
+    ),
     (json.dumps(moved_in(T1, "B404", "2016-01-01", None)), "data.building_id", "unknown building"),
     (json.dumps(tax(T1, "B1", "2015-13", 1.0, None)), "data.period", "YYYY-MM"),
-    (json.dumps(tax(T1, "B1", "2015-02", float("1e309") if False else 1.005, None)), "data.amount_yuan", "2 decimals"),
-    (json.dumps(envelope("e5", "EventRetracted", "2016-01-01", None, {"event_id": "nope", "reason": "x"})), "data.event_id", "unknown event"),
-    (json.dumps(building("B9", self_held_ratio=1.5)), "data.self_held_ratio", "less than or equal to 1"),
+    (
+        json.dumps(tax(T1, "B1", "2015-02", float("1e309") if False else 1.005, None)),
+        "data.amount_yuan",
+        "2 decimals",
+    ),
+    (
+        json.dumps(
+            envelope(
+                "e5", "EventRetracted", "2016-01-01", None, {"event_id": "nope", "reason": "x"}
+            )
+        ),
+        "data.event_id",
+        "unknown event",
+    ),
+    (
+        json.dumps(building("B9", self_held_ratio=1.5)),
+        "data.self_held_ratio",
+        "less than or equal to 1",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("line", "field", "message"), BAD_DRAFTS)
-def test_each_bad_draft_is_named_by_line_and_field_and_nothing_is_appended(tmp_path, line, field, message):
+def test_each_bad_draft_is_named_by_line_and_field_and_nothing_is_appended(
+    tmp_path, line, field, message
+):
     log = new_log(tmp_path)
     seed(log)
     before = snapshot(log.path)
@@ -140,7 +211,9 @@ def test_recorded_at_defaults_to_now_and_never_goes_back(tmp_path):
 def plain_log(tmp_path: Path) -> EventLog:
     log = new_log(tmp_path, plain=True)
     seed(log)
-    log.append([moved_in(uscc("91330402MA2B00000"), "B1", "2015-03-01", "2015-03-09T10:00:00+08:00")])
+    log.append(
+        [moved_in(uscc("91330402MA2B00000"), "B1", "2015-03-01", "2015-03-09T10:00:00+08:00")]
+    )
     return log
 
 
@@ -227,7 +300,7 @@ def batches(draw):
     tenancies = []
     for b in range(n_buildings):
         day += draw(st.integers(0, 40))
-        out.append(building(f"B{b}", rec=f"2015-01-01T09:00:00+08:00", when="2015-01-01"))
+        out.append(building(f"B{b}", rec="2015-01-01T09:00:00+08:00", when="2015-01-01"))
     for _ in range(draw(st.integers(0, 12))):
         kind = draw(st.sampled_from(["in", "tax"] if tenancies else ["in"]))
         if kind == "in":
@@ -235,16 +308,26 @@ def batches(draw):
             if (t, b) in tenancies:
                 continue
             tenancies.append((t, b))
-            out.append(moved_in(t, b, "2015-02-01", None, area=draw(st.floats(1, 5000).map(lambda x: round(x, 1)))))
+            out.append(
+                moved_in(
+                    t,
+                    b,
+                    "2015-02-01",
+                    None,
+                    area=draw(st.floats(1, 5000).map(lambda x: round(x, 1))),
+                )
+            )
         else:
             t, b = draw(st.sampled_from(tenancies))
-            amount = draw(st.integers(-10**6, 10**9)) / 100
+            amount = draw(st.integers(-(10**6), 10**9)) / 100
             out.append(tax(t, b, "2015-02", amount, None, eid=f"tax-{len(out)}"))
     cuts = sorted(draw(st.lists(st.integers(0, len(out)), max_size=3)))
     return [out[a:b] for a, b in zip([0, *cuts], [*cuts, len(out)], strict=True) if out[a:b]]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches())
 def test_property_append_verify_read_round_trip(tmp_path_factory, history):
     log = EventLog.init(tmp_path_factory.mktemp("prop") / "events")
@@ -264,4 +347,7 @@ def test_property_append_verify_read_round_trip(tmp_path_factory, history):
 
 def normalised(data: dict) -> dict:
     """JSON numbers compared as numbers (a draft's 500 is stored as 500.0)."""
-    return {k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in data.items()}
+    return {
+        k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        for k, v in data.items()
+    }

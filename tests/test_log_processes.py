@@ -17,7 +17,9 @@ from louyu_research.log import EventLog
 WRITER = Path(__file__).with_name("writer_proc.py")
 
 
-def start(log: Path, writer: str, batches: int, size: int, **extra_env: str) -> subprocess.Popen[str]:
+def start(
+    log: Path, writer: str, batches: int, size: int, **extra_env: str
+) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), **extra_env}
     return subprocess.Popen(
         [sys.executable, str(WRITER), str(log), writer, str(batches), str(size)],
@@ -100,6 +102,13 @@ def test_a_kill_at_each_step_of_the_write_protocol_keeps_the_log_consistent(tmp_
     assert acked <= present
     assert len(present) % 5 == 0  # whole batches only
     EventLog(log.path).append(  # and the log takes the next batch
-        [{"event_id": "after", "type": "CityTaxReported", "occurred_on": "2016-01-31", "data": {"period": "2016-01", "amount_yuan": 1.0}}]
+        [
+            {
+                "event_id": "after",
+                "type": "CityTaxReported",
+                "occurred_on": "2016-01-31",
+                "data": {"period": "2016-01", "amount_yuan": 1.0},
+            }
+        ]
     )
     assert log.verify() == []

@@ -56,5 +56,11 @@ def write_frame(frame: pl.DataFrame, fmt: Format) -> None:
     elif fmt is Format.json:
         sys.stdout.write(frame.write_json() + "\n")
     else:
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=40, tbl_hide_dataframe_shape=True):
+        with pl.Config(
+            tbl_rows=-1,
+            tbl_cols=-1,
+            tbl_width_chars=200,
+            fmt_str_lengths=40,
+            tbl_hide_dataframe_shape=True,
+        ):
             typer.echo(str(frame))

@@ -15,8 +15,10 @@ from ..log import DEFAULT_LOG, AppendRejected, EventLog, LogError
 from .common import Format, LogOption, open_event_log, usage_error, write_frame
 
 
-def init(path: Annotated[Path, typer.Argument(help="Folder of the new log.")] = DEFAULT_LOG,
-         plain: Annotated[bool, typer.Option(help="Keep sealed segments uncompressed.")] = False) -> None:
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder of the new log.")] = DEFAULT_LOG,
+    plain: Annotated[bool, typer.Option(help="Keep sealed segments uncompressed.")] = False,
+) -> None:
     """Create an empty event log."""
     try:
         EventLog.init(path, compress_sealed=not plain)
@@ -28,7 +30,10 @@ def init(path: Annotated[Path, typer.Argument(help="Folder of the new log.")] = 
 def append(
     file: Annotated[str, typer.Argument(help="Drafts as JSON Lines; '-' reads standard input.")],
     log: LogOption = DEFAULT_LOG,
-    expect_seq: Annotated[int | None, typer.Option(help="Refuse unless the log's head seq is this (optimistic concurrency).")] = None,
+    expect_seq: Annotated[
+        int | None,
+        typer.Option(help="Refuse unless the log's head seq is this (optimistic concurrency)."),
+    ] = None,
 ) -> None:
     """Append a batch of drafts atomically: all of them, or nothing when any is wrong."""
     el = open_event_log(log)
@@ -74,7 +79,9 @@ def repair(log: LogOption = DEFAULT_LOG) -> None:
 def show(
     log: LogOption = DEFAULT_LOG,
     type_: Annotated[str | None, typer.Option("--type", help="Only this event type.")] = None,
-    building: Annotated[str | None, typer.Option(help="Only events about this building_id.")] = None,
+    building: Annotated[
+        str | None, typer.Option(help="Only events about this building_id.")
+    ] = None,
     tenant: Annotated[str | None, typer.Option(help="Only events about this tenant_id.")] = None,
     since: Annotated[int | None, typer.Option(help="Only events with seq >= this.")] = None,
     format_: Annotated[Format, typer.Option("--format")] = Format.table,
@@ -92,7 +99,13 @@ def show(
     if since is not None:
         lf = lf.filter(pl.col("seq") >= since)
     frame = lf.sort("seq").collect()
-    frame = frame.select([c for c in frame.columns if frame[c].null_count() < frame.height or c in ("seq", "event_id")])
+    frame = frame.select(
+        [
+            c
+            for c in frame.columns
+            if frame[c].null_count() < frame.height or c in ("seq", "event_id")
+        ]
+    )
     write_frame(frame, format_)
 
 
@@ -101,7 +114,9 @@ def stats(log: LogOption = DEFAULT_LOG) -> None:
     typer.echo(json.dumps(open_event_log(log).stats(), ensure_ascii=False, indent=2))
 
 
-def schemas(out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("schemas")) -> None:
+def schemas(
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("schemas"),
+) -> None:
     """Write the JSON Schemas of events (and frames) into OUT."""
     from ..schemas import write_schemas
 

@@ -1,0 +1,3 @@
+from louyu_research.cli import main
+
+main()

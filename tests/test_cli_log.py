@@ -1,0 +1,125 @@
+"""The `louyu` log commands as a user runs them: real processes, real files, exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import snapshot
+from drafts import building, moved_in, tax
+
+T1 = "91350100M000100Y43"
+
+
+def louyu(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "louyu_research.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def jsonl(*drafts: dict) -> str:
+    return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drafts)
+
+
+def test_init_append_verify_log_stats(tmp_path):
+    log = tmp_path / "ev"
+    assert louyu("init", str(log)).returncode == 0
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(
+        jsonl(building("B1"), moved_in(T1, "B1", "2015-02-01", "2015-02-05T09:00:00+08:00")),
+        "utf-8",
+    )
+    r = louyu("append", "--log", str(log), str(batch))
+    assert r.returncode == 0, r.stderr
+    assert "appended 2 event(s), 0 already present; head seq 2" in r.stdout
+    r = louyu(
+        "append",
+        "--log",
+        str(log),
+        "--expect-seq",
+        "2",
+        "-",
+        stdin=jsonl(tax(T1, "B1", "2015-02", 100.5, None)),
+    )
+    assert r.returncode == 0, r.stderr
+    assert louyu("verify", "--log", str(log)).stdout.startswith("ok:")
+    r = louyu("log", "--log", str(log), "--type", "TaxReported", "--format", "json")
+    rows = json.loads(r.stdout)
+    assert [(row["seq"], row["amount_yuan"]) for row in rows] == [(3, 100.5)]
+    r = louyu("log", "--log", str(log), "--building", "B1", "--since", "2", "--format", "csv")
+    assert r.stdout.splitlines()[0].startswith("seq,event_id") and len(r.stdout.splitlines()) == 3
+    stats = json.loads(louyu("stats", "--log", str(log)).stdout)
+    assert stats["events"] == 3 and stats["by_type"] == {
+        "BuildingRegistered": 1,
+        "TaxReported": 1,
+        "TenantMovedIn": 1,
+    }
+
+
+def test_rejected_batch_prints_one_line_per_problem_and_changes_nothing(tmp_path):
+    log = tmp_path / "ev"
+    louyu("init", str(log))
+    louyu("append", "--log", str(log), "-", stdin=jsonl(building("B1")))
+    before = snapshot(log)
+    bad = (
+        jsonl(building("B2", rec=None))
+        + "{oops\n"
+        + jsonl(moved_in(T1, "B404", "2016-01-01", None))
+    )
+    r = louyu("append", "--log", str(log), "-", stdin=bad)
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("-:line 2: (line): Invalid JSON")
+    assert lines[1] == "-:line 3: data.building_id: unknown building 'B404' (no BuildingRegistered)"
+    assert lines[-1] == "rejected: 2 problem(s); nothing was appended"
+    assert snapshot(log) == before
+
+
+def test_verify_exit_1_names_segment_line_and_seq(tmp_path):
+    log = tmp_path / "ev"
+    louyu("init", "--plain", str(log))
+    louyu("append", "--log", str(log), "-", stdin=jsonl(building("B1"), building("B2")))
+    seg = log / "2015-01.jsonl"
+    seg.write_bytes(seg.read_bytes().replace("B2大厦".encode(), "B3大厦".encode()))
+    r = louyu("verify", "--log", str(log))
+    assert r.returncode == 1
+    assert "2015-01.jsonl:line 2:seq 2: hash does not chain" in r.stdout
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert louyu("verify", "--log", str(tmp_path / "nowhere")).returncode == 2
+    assert "not an event log" in louyu("verify", "--log", str(tmp_path / "nowhere")).stderr
+    louyu("init", str(tmp_path / "ev"))
+    assert louyu("init", str(tmp_path / "ev")).returncode == 2
+    assert louyu("log", "--log", str(tmp_path / "ev"), "--type", "Nope").returncode == 2
+    assert (
+        louyu("append", "--log", str(tmp_path / "ev"), str(tmp_path / "missing.jsonl")).returncode
+        == 2
+    )
+    assert louyu("frobnicate").returncode == 2
+
+
+def test_every_command_has_help():
+    for cmd in ("init", "append", "verify", "repair", "log", "stats", "schemas"):
+        r = louyu(cmd, "--help")
+        assert r.returncode == 0 and "Usage" in r.stdout, cmd
+
+
+def test_repair_reports_what_it_removed(tmp_path):
+    log = tmp_path / "ev"
+    louyu("init", str(log))
+    louyu("append", "--log", str(log), "-", stdin=jsonl(building("B1")))
+    with open(log / "2015-01.jsonl", "ab") as f:
+        f.write(b'{"torn')
+    assert louyu("verify", "--log", str(log)).returncode == 1
+    r = louyu("repair", "--log", str(log))
+    assert r.stdout.strip() == "removed 6 unacknowledged byte(s) from 2015-01.jsonl"
+    assert louyu("verify", "--log", str(log)).returncode == 0
