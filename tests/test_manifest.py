@@ -1,0 +1,48 @@
+"""Manifest building blocks: canonical forms and tamper evidence (the report-level tests live in test_reproducible.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import altair as alt
+import polars as pl
+import pytest
+
+from louyu_research import manifest as mf
+
+
+def test_canonical_table_sorts_rows_and_rounds_floats():
+    a = pl.DataFrame({"street": ["乙", "甲"], "rate": [0.1 + 0.2, 0.25]})
+    b = pl.DataFrame({"street": ["甲", "乙"], "rate": [0.25, 0.3]})
+    assert mf.canonical_table(a) == mf.canonical_table(b) == "street,rate\n甲,0.2500\n乙,0.3000\n".encode()
+
+
+def test_canonical_spec_ignores_dataset_names_and_last_bits():
+    def spec(y: float) -> dict:
+        return alt.Chart(pl.DataFrame({"x": ["甲"], "y": [y]})).mark_bar().encode(x="x", y="y").to_dict()
+
+    one, other = spec(0.1 + 0.2), spec(0.3)
+    assert one["datasets"].keys() != other["datasets"].keys()  # Altair names data by a hash of it
+    assert mf.canonical_spec(one) == mf.canonical_spec(other)
+    assert mf.canonical_spec(spec(0.31)) != mf.canonical_spec(other)
+
+
+def test_manifest_round_trip_and_hand_edit_detected(tmp_path, root):
+    m = mf.build_manifest(
+        quarter="2017Q4",
+        parameters={"quarter": "2017Q4"},
+        position={"seq": 10, "recorded_at": "2018-01-08T09:00:00+08:00", "hash": "ab" * 32},
+        outputs={"tables/headline.csv": hashlib.sha256(b"x").hexdigest()},
+        renderer="nbconvert+typst",
+        lock=root / "uv.lock",
+        settings={},
+    )
+    assert m["dependencies"]["polars"] == "2.1.0"
+    mf.write_manifest(tmp_path, m)
+    assert mf.read_manifest(tmp_path) == m
+    edited = json.loads((tmp_path / "manifest.json").read_text("utf-8"))
+    edited["log_position"]["seq"] = 11
+    (tmp_path / "manifest.json").write_text(json.dumps(edited), "utf-8")
+    with pytest.raises(mf.ManifestError, match="edited by hand"):
+        mf.read_manifest(tmp_path)
