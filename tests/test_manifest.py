@@ -15,7 +15,8 @@ from louyu_research import manifest as mf
 def test_canonical_table_sorts_rows_and_rounds_floats():
     a = pl.DataFrame({"street": ["乙", "甲"], "rate": [0.1 + 0.2, 0.25]})
     b = pl.DataFrame({"street": ["甲", "乙"], "rate": [0.25, 0.3]})
-    assert mf.canonical_table(a) == mf.canonical_table(b) == "street,rate\n乙,0.3000\n甲,0.2500\n"  # code-point order: 乙 U+4E59 < 甲 U+7532.encode()
+    # rows in code-point order: 乙 (U+4E59) before 甲 (U+7532)
+    assert mf.canonical_table(a) == mf.canonical_table(b) == "street,rate\n乙,0.3000\n甲,0.2500\n".encode()
 
 
 def test_canonical_spec_ignores_dataset_names_and_last_bits():
