@@ -123,12 +123,14 @@ def pdf_missing_glyphs(path: Path) -> list[str]:
         cs = ContentStream(content, reader)
         for operands, op in cs.operations:
             strings = []
-            if op in (b"Tj", b"'"):
-                strings = [operands[-1]]
-            elif op == b'"':
+            if op in (b"Tj", b"'") or op == b'"':
                 strings = [operands[-1]]
             elif op == b"TJ":
-                strings = [x for x in operands[0] if not isinstance(x, int | float) and hasattr(x, "original_bytes")]
+                strings = [
+                    x
+                    for x in operands[0]
+                    if not isinstance(x, int | float) and hasattr(x, "original_bytes")
+                ]
             for s in strings:
                 raw = s.original_bytes
                 codes = [raw[i : i + 2] for i in range(0, len(raw) - 1, 2)]
@@ -216,11 +218,16 @@ def visit_offline(html: Path, shot: Path | None = None) -> BrowserVisit:
             page.route("**/*", route)
             page.on("request", lambda req: visit.requests.append(req.url))
             page.on("requestfailed", lambda req: visit.failed.append(f"{req.url}: {req.failure}"))
-            page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
+            page.on(
+                "console",
+                lambda m: visit.console_errors.append(m.text) if m.type == "error" else None,
+            )
             page.on("pageerror", lambda e: visit.page_errors.append(str(e)))
             page.goto(html.resolve().as_uri(), wait_until="load")
             page.wait_for_timeout(300)
-            charts = page.locator(".output_svg img, .cell-output-display svg, .cell-output-display img")
+            charts = page.locator(
+                ".output_svg img, .cell-output-display svg, .cell-output-display img"
+            )
             visit.chart_count = charts.count()
             if visit.chart_count:
                 first = charts.first

@@ -22,7 +22,9 @@ def test_font_dir_holds_the_cjk_font() -> None:
     assert any("CJK" in p.name for p in folder.iterdir())
 
 
-def test_font_dir_env_without_font_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_font_dir_env_without_font_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "README").write_text("no font here")
     monkeypatch.setenv("LOUYU_FONT_DIR", str(tmp_path))
     with pytest.raises(fonts.FontsNotFound, match="LOUYU_FONT_DIR"):
@@ -47,7 +49,9 @@ def _trend(title: str, series: str) -> bytes:
     frame = pl.DataFrame(
         {"month": MONTHS, "value": [0.60 + 0.01 * i for i in range(12)], "series": [series] * 12}
     )
-    chart = charts.trend_chart(frame, x="month", y="value", series="series", title=title, y_title="")
+    chart = charts.trend_chart(
+        frame, x="month", y="value", series="series", title=title, y_title=""
+    )
     return charts.to_png(chart)
 
 
@@ -59,8 +63,9 @@ def test_chinese_labels_render_as_real_glyphs_not_boxes() -> None:
     """
     fonts.register_fonts()
     real_a, real_b = _trend("楼宇入驻", "入驻率"), _trend("税收占比", "注册率")
-    boxes_a, boxes_b = _trend("\ue000\ue001\ue002\ue003", "\ue004\ue005\ue006"), _trend(
-        "\ue010\ue011\ue012\ue013", "\ue014\ue015\ue016"
+    boxes_a, boxes_b = (
+        _trend("\ue000\ue001\ue002\ue003", "\ue004\ue005\ue006"),
+        _trend("\ue010\ue011\ue012\ue013", "\ue014\ue015\ue016"),
     )
     assert boxes_a == boxes_b, "control failed: missing glyphs should all look alike"
     assert real_a != real_b, "Chinese characters rendered identically: missing-glyph boxes"
@@ -96,7 +101,9 @@ def test_each_character_has_its_own_shape() -> None:
 
 def test_theme_sets_the_cjk_font_everywhere() -> None:
     frame = pl.DataFrame({"k": ["甲", "乙"], "v": [1.0, 2.0]})
-    spec = charts.spec(charts.bar_chart(frame, category="k", value="v", title="标题", value_title="值"))
+    spec = charts.spec(
+        charts.bar_chart(frame, category="k", value="v", title="标题", value_title="值")
+    )
     config = spec["config"]
     assert config["font"] == fonts.FONT_FAMILY
     assert config["axis"]["labelFont"] == fonts.FONT_FAMILY
@@ -123,16 +130,23 @@ def test_bar_chart_keeps_the_frames_order() -> None:
 
 def test_chart_builder_names_a_missing_column() -> None:
     with pytest.raises(ValueError, match="lacks column"):
-        charts.bar_chart(pl.DataFrame({"k": ["a"]}), category="k", value="v", title="t", value_title="v")
+        charts.bar_chart(
+            pl.DataFrame({"k": ["a"]}), category="k", value="v", title="t", value_title="v"
+        )
 
 
 def test_figure_shows_svg_and_carries_its_spec() -> None:
     frame = pl.DataFrame({"k": ["甲"], "v": [1.0]})
-    fig = charts.Figure("demo", charts.bar_chart(frame, category="k", value="v", title="t", value_title="v"))
+    fig = charts.Figure(
+        "demo", charts.bar_chart(frame, category="k", value="v", title="t", value_title="v")
+    )
     data, meta = fig._repr_mimebundle_()
     assert data["image/svg+xml"].startswith("<svg")
     assert "text/html" not in data  # never Altair's CDN-loading HTML renderer
-    assert meta["louyu"]["name"] == "demo" and meta["louyu"]["spec"]["config"]["font"] == fonts.FONT_FAMILY
+    assert (
+        meta["louyu"]["name"] == "demo"
+        and meta["louyu"]["spec"]["config"]["font"] == fonts.FONT_FAMILY
+    )
 
 
 # --- tables ---------------------------------------------------------------------------------
