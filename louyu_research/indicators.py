@@ -645,3 +645,154 @@ def rank_streets(streets: pl.DataFrame, settings: Settings | None = None) -> pl.
         .collect()
     )
     return validate_frame(out, "StreetRanking")
+
+
+# --- the I/O edge: pinned to a log position -------------------------------------------------
+
+
+def covered_months(
+    log: Any, *, recorded_by: datetime | None = None, upto_seq: int | None = None
+) -> tuple[str, str]:
+    """First and last month of the business dates (`occurred_on`) the log holds by the cut-off."""
+    lo, hi = (
+        log.scan(upto_seq=upto_seq, recorded_by=recorded_by)
+        .select(pl.col("occurred_on").min().alias("lo"), pl.col("occurred_on").max().alias("hi"))
+        .collect()
+        .row(0)
+    )
+    if lo is None:
+        raise MonthError("the log holds no events by that cut-off")
+    return lo.strftime("%Y-%m"), hi.strftime("%Y-%m")
+
+
+def check_months(
+    log: Any,
+    months: Sequence[str],
+    *,
+    recorded_by: datetime | None = None,
+    upto_seq: int | None = None,
+) -> list[str]:
+    """The months, checked well formed and inside what the log covers by the cut-off."""
+    wanted = sorted({parse_month(m) for m in months})
+    first, last = covered_months(log, recorded_by=recorded_by, upto_seq=upto_seq)
+    outside = [m for m in wanted if not first <= m <= last]
+    if outside:
+        raise MonthError(
+            f"month {', '.join(outside)} is outside the log ({first} to {last} by that cut-off)"
+        )
+    return wanted
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the figures of some months need from a log, read once at one cut-off."""
+
+    months: list[str]
+    panel: pl.DataFrame
+    tax: pl.DataFrame
+    city_tax: pl.DataFrame
+    position: dict[str, Any]
+    settings: Settings
+
+
+def read_inputs(
+    log: Any,
+    months: Sequence[str],
+    *,
+    recorded_by: datetime | None = None,
+    upto_seq: int | None = None,
+    settings: Settings | None = None,
+) -> Inputs:
+    """Panel (from the month before the first wanted month), tax and city tax at the cut-off."""
+    s = settings or Settings()
+    wanted = check_months(log, months, recorded_by=recorded_by, upto_seq=upto_seq)
+    cut = {"recorded_by": recorded_by, "upto_seq": upto_seq}
+    panel = log.panel(shift_month(wanted[0], -1), wanted[-1], settings=s, **cut)
+    state = log.replay(month_end(wanted[-1]), settings=s, **cut)
+    return Inputs(wanted, panel, state.tax, state.city_tax, dict(state.position), s)
+
+
+def figures_from_log(
+    log: Any,
+    months: str | Sequence[str],
+    level: Level = "city",
+    *,
+    recorded_by: datetime | None = None,
+    upto_seq: int | None = None,
+    settings: Settings | None = None,
+    divisions: pl.DataFrame | None = None,
+) -> Pinned:
+    """`figures` of `months` at `level`, as the log knew them at the cut-off (default HEAD)."""
+    if isinstance(months, str):
+        months = [months]
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+    inp = read_inputs(log, months, recorded_by=recorded_by, upto_seq=upto_seq, settings=settings)
+    frame = figures(
+        inp.panel,
+        tax=inp.tax,
+        city_tax=inp.city_tax,
+        level=level,
+        divisions=divisions,
+        settings=inp.settings,
+        months=inp.months,
+    )
+    return Pinned(frame, inp.settings, inp.position)
+
+
+def targets_from_log(
+    log: Any,
+    year: int,
+    *,
+    targets: pl.DataFrame | None = None,
+    recorded_by: datetime | None = None,
+    upto_seq: int | None = None,
+    settings: Settings | None = None,
+    divisions: pl.DataFrame | None = None,
+) -> Pinned:
+    """Target tracking of `year`: its December figures, or the latest month the log covers."""
+    from .reference import load_targets
+
+    t = (targets if targets is not None else load_targets()).filter(pl.col("year") == year)
+    if t.is_empty():
+        raise MonthError(f"no target for {year} in the targets table")
+    first, last = covered_months(log, recorded_by=recorded_by, upto_seq=upto_seq)
+    months = [m for m in month_range(f"{year}-01", f"{year}-12") if first <= m <= last]
+    if not months:
+        raise MonthError(f"{year} is outside the log ({first} to {last} by that cut-off)")
+    city = figures_from_log(
+        log,
+        months,
+        "city",
+        recorded_by=recorded_by,
+        upto_seq=upto_seq,
+        settings=settings,
+        divisions=divisions,
+    )
+    return Pinned(track_targets(city.frame, t), city.settings, city.position)
+
+
+def ranking_from_log(
+    log: Any,
+    month: str,
+    *,
+    recorded_by: datetime | None = None,
+    upto_seq: int | None = None,
+    settings: Settings | None = None,
+    divisions: pl.DataFrame | None = None,
+) -> Pinned:
+    """The street ranking of `month` (with its rank change against the month before)."""
+    first, _ = covered_months(log, recorded_by=recorded_by, upto_seq=upto_seq)
+    months = [shift_month(parse_month(month), -1), month]
+    months = [m for m in months if m >= first] or [month]
+    streets = figures_from_log(
+        log,
+        months,
+        "street",
+        recorded_by=recorded_by,
+        upto_seq=upto_seq,
+        settings=settings,
+        divisions=divisions,
+    )
+    ranking = rank_streets(streets.frame, streets.settings)
+    return Pinned(ranking.filter(pl.col("month") == month), streets.settings, streets.position)
