@@ -1,0 +1,357 @@
+"""Pandera models of the frames replay produces: the state as of a date and the monthly panel.
+
+One `DataFrameModel` per frame, named after what a row is. Column names follow the events'
+field names wherever a column comes from an event field, so a user can trace a column to the
+events that set it. Each column's meaning is its `description`, appended to the model's
+docstring (`help(frames.Building)`) and exported as JSON Schema into `schemas/frames/` by
+`louyu schemas`. `validate` raises `FrameValidationError`, a readable report of offending rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pandera.polars import PolarsData
+
+from . import schemas
+from .events import BuildingStatus, Category, Grade, KeyIndustry
+
+__all__ = [
+    "BUILDING_COLUMNS",
+    "PANEL_COLUMNS",
+    "TENANT_COLUMNS",
+    "Building",
+    "BuildingMonth",
+    "CityTax",
+    "Finding",
+    "FrameValidationError",
+    "Tenancy",
+    "Tenant",
+    "TenantTax",
+    "json_schema",
+    "validate",
+]
+
+_CATEGORIES = [c.value for c in Category]
+_GRADES = [g.value for g in Grade]
+_STATUSES = [s.value for s in BuildingStatus]
+_KEY = [k.value for k in KeyIndustry]
+_KEY_OR_OTHER = [*_KEY, "other"]
+_EDITIONS = ["2011", "2017"]
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+_CODE = r"^[A-T][0-9]{0,4}$"
+
+
+def F(description: str, **kwargs: Any) -> Any:  # noqa: N802 - a short alias for pa.Field
+    return pa.Field(description=description, **kwargs)
+
+
+class _Frame(pa.DataFrameModel):
+    class Config:
+        strict = True
+        ordered = True
+        coerce = False
+
+
+class Building(_Frame):
+    """A registered building as of the replay's business date (one row per building)."""
+
+    building_id: str = F("Stable id of the building (BuildingRegistered.building_id)", unique=True)
+    name: str = F("Name (latest BuildingRegistered/BuildingUpdated value)")
+    district: str = F("Administrative district (区县)")
+    street: str = F("Street or town (街道/镇) it counts in on this date")
+    community: str = F("Community (社区)", nullable=True)
+    address: str = F("Address", nullable=True)
+    gross_floor_area_m2: float = F("Gross floor area, m²", gt=0)
+    rentable_area_m2: float = F("Rentable area, m²", gt=0)
+    category: str = F("office · complex · industrial · mixed", isin=_CATEGORIES)
+    grade: str = F("A · B · C", isin=_GRADES, nullable=True)
+    standalone: bool = F("Standalone building (独栋)")
+    status: str = F("planned · under_construction · completed, on this date", isin=_STATUSES)
+    completed_on: dt.date = F(
+        "Effective completion date known on this date (null: not completed or unknown)",
+        nullable=True,
+    )
+    owner: str = F("Owner", nullable=True)
+    property_manager: str = F("Property manager", nullable=True)
+    self_held_ratio: float = F(
+        "Share of the area the owner holds itself (0–1)", ge=0, le=1, nullable=True
+    )
+    lon: float = F("Longitude", ge=-180, le=180, nullable=True)
+    lat: float = F("Latitude", ge=-90, le=90, nullable=True)
+    registered_on: dt.date = F("Business date of its BuildingRegistered")
+    retired: bool = F("Retired (BuildingRetired on or before this date)")
+    retired_on: dt.date = F("Date of the first BuildingRetired, when retired", nullable=True)
+    in_scope: bool = F(
+        "Counts in the statistics on this date (completed, not retired, standalone, GFA ≥ threshold: settings)"
+    )
+    featured_designated: bool = F(
+        "Officially designated a featured building (特色楼宇认定) on this date"
+    )
+    designated_industry: str = F("Key industry of the designation", isin=_KEY, nullable=True)
+
+
+class Tenancy(_Frame):
+    """An active tenancy (入驻): one enterprise in one building, at the end of the business date."""
+
+    tenant_id: str = F("Enterprise id, usually the unified social credit code")
+    building_id: str = F("Building it rents in")
+    tenant_name: str = F("Enterprise name (latest TenantMovedIn/TenantUpdated value)")
+    area_m2: float = F("Area rented, m²", gt=0)
+    industry: str = F("GB/T 4754 code", str_matches=_CODE)
+    industry_edition: str = F("Edition of the code: 2011 or 2017", isin=_EDITIONS)
+    key_industry: str = F(
+        "Key industry from the code (longest prefix), or other", isin=_KEY_OR_OTHER
+    )
+    registered_here: bool = F("Registered address is this building (属地注册)")
+    headquarters: bool = F("Head office (总部企业) flag of the enterprise")
+    headcount: int = F("Employees", ge=0, nullable=True)
+    since: dt.date = F("Date of the move-in that opened the current spell")
+    unit: str = F("Unit (floor/room) from the move-in", nullable=True)
+
+    class Config:
+        unique = ["tenant_id", "building_id"]
+
+
+class Tenant(_Frame):
+    """An enterprise that has moved into some building by the business date (one row each)."""
+
+    tenant_id: str = F("Enterprise id", unique=True)
+    tenant_name: str = F("Enterprise name")
+    industry: str = F("GB/T 4754 code", str_matches=_CODE)
+    industry_edition: str = F("Edition of the code", isin=_EDITIONS)
+    key_industry: str = F("Key industry from the code, or other", isin=_KEY_OR_OTHER)
+    headcount: int = F("Employees", ge=0, nullable=True)
+    headquarters: bool = F("Head office (总部企业) flag")
+
+
+class TenantTax(_Frame):
+    """Tax of a tenant in a building for a month: the latest report by the cut-off, retractions applied."""
+
+    tenant_id: str = F("Enterprise id")
+    building_id: str = F("Building the tax is attributed to")
+    period: str = F("Month YYYY-MM", str_matches=_MONTH)
+    amount_yuan: float = F("Tax, yuan (latest restatement)")
+
+    class Config:
+        unique = ["tenant_id", "building_id", "period"]
+
+
+class CityTax(_Frame):
+    """Total tax of the city (district null) or of a district for a month: the tax share's denominator."""
+
+    period: str = F("Month YYYY-MM", str_matches=_MONTH)
+    district: str = F("District, or null for the city total", nullable=True)
+    amount_yuan: float = F("Tax, yuan (latest restatement)")
+
+    class Config:
+        unique = ["period", "district"]
+
+
+class Finding(_Frame):
+    """A data-quality finding: an event that makes no sense in order (reported, never fatal)."""
+
+    seq: int = F("seq of the event", ge=1)
+    event_id: str = F("event_id of the event")
+    type: str = F("Event type")
+    code: str = F("Kind of problem (replay.FINDING_CODES_ZH names each in Chinese)")
+    problem: str = F("What is wrong, in words")
+
+
+class BuildingMonth(_Frame):
+    """A registered building in a month, at the month's last day (the panel every indicator reads)."""
+
+    building_id: str = F("Building id")
+    month: str = F("Month YYYY-MM", str_matches=_MONTH)
+    month_end: dt.date = F("Last day of the month: the date the row describes")
+    name: str = F("Name at month end")
+    district: str = F("Administrative district at month end")
+    street: str = F("Street or town at month end (a boundary change counts from its date)")
+    category: str = F("Category", isin=_CATEGORIES)
+    grade: str = F("Grade", isin=_GRADES, nullable=True)
+    standalone: bool = F("Standalone (独栋)")
+    gross_floor_area_m2: float = F("Gross floor area, m²", gt=0)
+    rentable_area_m2: float = F("Rentable area, m²", gt=0)
+    completed_on: dt.date = F("Effective completion date known at month end", nullable=True)
+    retired_on: dt.date = F("Retirement date, when retired by month end", nullable=True)
+    registered: bool = F(
+        "Its BuildingRegistered occurred by month end (else attributes are the registration's)"
+    )
+    in_scope: bool = F(
+        "Counts in the statistics at month end (registered, completed, not retired, standalone, GFA ≥ threshold)"
+    )
+    occupied_area_m2: float = F(
+        "Σ area of tenancies active at month end, capped at rentable area", ge=0
+    )
+    tenancy_area_m2: float = F("Σ area of tenancies active at month end, uncapped", ge=0)
+    tenancies: int = F("Active tenancies at month end", ge=0)
+    registered_tenancies: int = F("Active tenancies with registered_here", ge=0)
+    headquarters_tenancies: int = F("Active tenancies of head offices (总部企业)", ge=0)
+    tax_yuan: float = F("Tax of the month (period = month), yuan")
+    tax_yuan_ytd: float = F("Tax Jan..month of the same year, yuan")
+    move_ins: int = F("Tenancies started in the month", ge=0)
+    move_outs: int = F("Tenancies ended in the month", ge=0)
+    gross_take_up_m2: float = F("Area of move-ins and expansion increments in the month, m²", ge=0)
+    completed_in_month: bool = F("Completion date within the month")
+    retired_in_month: bool = F("Retirement date within the month")
+    featured_designated: bool = F("Officially designated featured building at month end")
+    designated_industry: str = F("Key industry of the designation", isin=_KEY, nullable=True)
+    leading_industry: str = F(
+        "Key industry (not other) with the largest occupied area; ties alphabetical",
+        isin=_KEY,
+        nullable=True,
+    )
+    leading_area_share: float = F(
+        "Leading industry's area ÷ tenancy area", ge=0, le=1, nullable=True
+    )
+    leading_tenancy_share: float = F(
+        "Leading industry's tenancies ÷ tenancies", ge=0, le=1, nullable=True
+    )
+    leading_tax_share_ytd: float = F(
+        "Tax YTD of the leading industry's tenants ÷ building tax YTD (null when tax YTD ≤ 0)",
+        nullable=True,
+    )
+
+    @pa.dataframe_check
+    def occupied_within_rentable(cls, data: PolarsData) -> pl.LazyFrame:  # noqa: N805
+        return data.lazyframe.select(
+            pl.col("occupied_area_m2") <= pl.col("rentable_area_m2") + 1e-9
+        )
+
+    @pa.dataframe_check
+    def registered_among_tenancies(cls, data: PolarsData) -> pl.LazyFrame:  # noqa: N805
+        return data.lazyframe.select(
+            (pl.col("registered_tenancies") <= pl.col("tenancies"))
+            & (pl.col("headquarters_tenancies") <= pl.col("tenancies"))
+        )
+
+    class Config:
+        unique = ["building_id", "month"]
+
+
+MODELS: dict[str, type[_Frame]] = {
+    "buildings": Building,
+    "tenancies": Tenancy,
+    "tenants": Tenant,
+    "tax": TenantTax,
+    "city_tax": CityTax,
+    "findings": Finding,
+    "panel": BuildingMonth,
+}
+
+
+def _columns(model: type[_Frame]) -> list[str]:
+    return list(model.to_schema().columns)
+
+
+BUILDING_COLUMNS = _columns(Building)
+TENANT_COLUMNS = _columns(Tenant)
+PANEL_COLUMNS = _columns(BuildingMonth)
+
+
+class FrameValidationError(ValueError):
+    """A frame that breaks its model: names the frame, each failed check and the offending rows."""
+
+    def __init__(self, model: str, report: str, failure_cases: pl.DataFrame):
+        super().__init__(f"{model}: frame fails validation\n{report}")
+        self.model = model
+        self.failure_cases = failure_cases
+
+
+def validate(model: type[_Frame], frame: pl.DataFrame, *, max_rows: int = 20) -> pl.DataFrame:
+    """Validate `frame` against `model`; on failure raise a readable report of offending rows."""
+    try:
+        model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        lines = []
+        for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):
+            idx = [i for i in group["index"].to_list() if i is not None]
+            values = group["failure_case"].head(5).to_list()
+            where = f"rows {idx[:10]}{' …' if len(idx) > 10 else ''}" if idx else "the frame"
+            lines.append(
+                f"  column {column}: check {check} fails at {where} ({len(group)} case(s)); e.g. {values}"
+            )
+        rows = sorted({i for i in cases["index"].to_list() if i is not None})
+        if rows:
+            shown = frame.with_row_index("row").filter(pl.col("row").is_in(rows[:max_rows]))
+            with pl.Config(tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=30, tbl_rows=max_rows):
+                lines.append(
+                    f"offending rows ({len(rows)}; first {min(len(rows), max_rows)}):\n{shown}"
+                )
+        raise FrameValidationError(model.__name__, "\n".join(lines), cases) from None
+    return frame
+
+
+# --- documentation and JSON Schema export ------------------------------------------------------
+
+_JSON_TYPES = {
+    "String": "string",
+    "Float64": "number",
+    "Int64": "integer",
+    "Boolean": "boolean",
+    "Date": "string",
+}
+
+
+def json_schema(model: type[_Frame]) -> dict[str, Any]:
+    """A JSON Schema of one row of the frame (columns, types, nullability, checks, meaning)."""
+    schema = model.to_schema()
+    props: dict[str, Any] = {}
+    for name, col in schema.columns.items():
+        base = _JSON_TYPES.get(str(col.dtype), "string")
+        prop: dict[str, Any] = {
+            "type": [base, "null"] if col.nullable else base,
+            "description": col.description,
+        }
+        if str(col.dtype) == "Date":
+            prop["format"] = "date"
+        for check in col.checks:
+            stats = dict(check.statistics or {})
+            if check.name == "isin":
+                prop["enum"] = sorted(stats["allowed_values"]) + ([None] if col.nullable else [])
+            elif check.name == "str_matches":
+                prop["pattern"] = str(stats["pattern"])
+            elif check.name == "greater_than_or_equal_to":
+                prop["minimum"] = stats["min_value"]
+            elif check.name == "greater_than":
+                prop["exclusiveMinimum"] = stats["min_value"]
+            elif check.name == "less_than_or_equal_to":
+                prop["maximum"] = stats["max_value"]
+        if col.unique:
+            prop["x-unique"] = True
+        props[name] = prop
+    doc = (model.__doc__ or "").strip().split("\n\n")[0]
+    out: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": model.__name__,
+        "description": doc,
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": props,
+            "required": list(props),
+            "additionalProperties": False,
+        },
+    }
+    unique = schema.unique
+    if unique:
+        out["x-unique-key"] = list(unique)
+    checks = [c.name for c in schema.checks]
+    if checks:
+        out["x-frame-checks"] = checks
+    return out
+
+
+def _document(model: type[_Frame]) -> None:
+    cols = model.to_schema().columns
+    lines = [f"    {n}: {c.description}" for n, c in cols.items()]
+    model.__doc__ = (model.__doc__ or "").rstrip() + "\n\n    Columns:\n" + "\n".join(lines) + "\n"
+
+
+for _name, _model in MODELS.items():
+    _document(_model)
+    schemas.FRAME_SCHEMAS[_model.__name__] = lambda m=_model: json_schema(m)

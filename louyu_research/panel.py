@@ -1,0 +1,390 @@
+"""The BuildingMonth panel: one row per registered building and month, at each month's end.
+
+Built from the same preparation as `replay.state_at`, without a grid of tenancies × months:
+each tenancy's end-of-day states become step changes (deltas) of its building's occupied area,
+tenancy counts and key-industry mix; a cumulative sum per building turns them into step
+functions, and an as-of join reads them at every month end. Tax is summed per month and
+accumulated within each year. So the cost grows with the number of events, not with
+tenancies × months. See replay.py for the rules and decisions.
+"""
+
+from __future__ import annotations
+
+import re
+import polars as pl
+
+from . import frames
+from .industries import KEY_INDUSTRIES
+from .replay import AREA_UNIT, FEN, TENANCY, Prepared, buildings_at
+from .settings import Settings
+
+__all__ = ["building_month_panel", "month_range"]
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _parse_month(value: str, what: str) -> int:
+    m = _MONTH.match(value or "")
+    if not m:
+        raise ValueError(f"{what}: not a month YYYY-MM: {value!r}")
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1
+
+
+def month_range(start: str, end: str) -> pl.DataFrame:
+    """Months from `start` to `end` inclusive: month, month_idx, month_start, month_end."""
+    a, b = _parse_month(start, "start"), _parse_month(end, "end")
+    if a > b:
+        raise ValueError(f"start {start} is after end {end}")
+    idx = pl.Series("month_idx", range(a, b + 1), dtype=pl.Int32)
+    return _months(idx)
+
+
+def _months(idx: pl.Series) -> pl.DataFrame:
+    return (
+        pl.DataFrame({"month_idx": idx})
+        .with_columns(
+            (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
+            (pl.col("month_idx") % 12 + 1).alias("_m"),
+        )
+        .with_columns(
+            pl.format("{}-{}", "year", pl.col("_m").cast(pl.String).str.zfill(2)).alias("month"),
+            pl.date("year", "_m", 1).alias("month_start"),
+            pl.date("year", "_m", 1).dt.month_end().alias("month_end"),
+        )
+        .drop("_m")
+    )
+
+
+def _period_idx(col: str = "period") -> pl.Expr:
+    return (
+        pl.col(col).str.slice(0, 4).cast(pl.Int32) * 12
+        + pl.col(col).str.slice(5, 2).cast(pl.Int32)
+        - 1
+    ).alias("month_idx")
+
+
+def _month_idx_of(col: str) -> pl.Expr:
+    return (
+        pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
+    ).alias("month_idx")
+
+
+def _timeline(p: Prepared) -> pl.LazyFrame:
+    """End-of-day state of every tenancy at each date its own or its tenant's attributes change."""
+    td = p.tenancy_events.lazy().unique(
+        subset=[*TENANCY, "occurred_on"], keep="last", maintain_order=True
+    )
+    td = td.select(
+        *TENANCY, pl.col("occurred_on").alias("date"), "active", "area_u", "registered_here"
+    )
+    tv = p.tenant_versions.lazy().select(
+        "tenant_id", pl.col("valid_from").alias("date"), "key_industry", "headquarters"
+    )
+    keys = td.select(*TENANCY).unique()
+    dates = pl.concat(
+        [
+            td.select(*TENANCY, "date"),
+            tv.select("tenant_id", "date").join(keys, on="tenant_id").select(*TENANCY, "date"),
+        ]
+    ).unique()
+    return (
+        dates.sort(*TENANCY, "date")
+        .join_asof(td.sort(*TENANCY, "date"), on="date", by=list(TENANCY), check_sortedness=False)
+        .sort("tenant_id", "date")
+        .join_asof(tv.sort("tenant_id", "date"), on="date", by="tenant_id", check_sortedness=False)
+        .with_columns(pl.col("active").fill_null(0))
+        .with_columns(
+            (pl.col("active") * pl.col("area_u").fill_null(0)).alias("c_area"),
+            pl.col("active").cast(pl.Int64).alias("c_n"),
+            (pl.col("active") * pl.col("registered_here").fill_null(False).cast(pl.Int64)).alias(
+                "c_reg"
+            ),
+            (pl.col("active") * pl.col("headquarters").fill_null(False).cast(pl.Int64)).alias(
+                "c_hq"
+            ),
+        )
+        .sort(*TENANCY, "date")
+        .with_columns(
+            pl.col(c).shift(1).over(list(TENANCY)).fill_null(0).alias(f"p_{c}")
+            for c in ("c_area", "c_n", "c_reg", "c_hq")
+        )
+        .with_columns(pl.col("key_industry").shift(1).over(list(TENANCY)).alias("p_key_industry"))
+    )
+
+
+def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
+    """Tax YTD per (building, key industry, year, month) classifying tenants at that month's end.
+
+    The YTD tax of a (building, tenant) pair counts in the industry the tenant has at month M.
+    It changes only in months with a tax report or a change of the tenant's attributes, so the
+    pair's (cumulative tax, industry) is evaluated at those months only and turned into deltas
+    per (building, industry, year): sparse, never tenants × months.
+    """
+    tv = p.tenant_versions.lazy().select("tenant_id", "valid_from", "key_industry")
+    bt = tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
+    reclass = (
+        bt.select("building_id", "tenant_id", "year")
+        .unique()
+        .join(tv.select("tenant_id", _month_idx_of("valid_from")).unique(), on="tenant_id")
+        .filter((pl.col("month_idx") // 12) == pl.col("year"))
+    )
+    keys = ["building_id", "tenant_id", "year"]
+    cum = bt.sort(*keys, "month_idx").with_columns(
+        pl.col("amount_fen").cum_sum().over(keys).alias("cum")
+    )
+    changes = (
+        pl.concat([bt.select(*keys, "month_idx"), reclass.select(*keys, "month_idx")])
+        .unique()
+        .sort(*keys, "month_idx")
+        .join_asof(
+            cum.select(*keys, "month_idx", "cum"), on="month_idx", by=keys, check_sortedness=False
+        )
+        .with_columns(
+            pl.col("cum").fill_null(0),
+            pl.date(pl.col("month_idx") // 12, pl.col("month_idx") % 12 + 1, 1)
+            .dt.month_end()
+            .alias("_end"),
+        )
+        .sort("tenant_id", "_end")
+        .join_asof(
+            tv.sort("tenant_id", "valid_from"),
+            left_on="_end",
+            right_on="valid_from",
+            by="tenant_id",
+            check_sortedness=False,
+        )
+        .sort(*keys, "month_idx")
+        .with_columns(
+            pl.col("cum").shift(1).over(keys).fill_null(0).alias("p_cum"),
+            pl.col("key_industry").shift(1).over(keys).alias("p_key_industry"),
+        )
+    )
+    deltas = pl.concat(
+        [
+            changes.select(
+                "building_id", "key_industry", "year", "month_idx", pl.col("cum").alias("d")
+            ),
+            changes.select(
+                "building_id",
+                pl.col("p_key_industry").alias("key_industry"),
+                "year",
+                "month_idx",
+                (-pl.col("p_cum")).alias("d"),
+            ),
+        ]
+    ).filter(pl.col("key_industry").is_in(KEY_INDUSTRIES))
+    return (
+        deltas.group_by("building_id", "key_industry", "year", "month_idx")
+        .agg(pl.col("d").sum())
+        .sort("building_id", "key_industry", "year", "month_idx")
+        .select(
+            "building_id",
+            "key_industry",
+            "year",
+            "month_idx",
+            pl.col("d").cum_sum().over("building_id", "key_industry", "year").alias("lead_ytd_fen"),
+        )
+    )
+
+
+def _steps_at(
+    steps: pl.LazyFrame, grid: pl.LazyFrame, by: list[str], values: list[str]
+) -> pl.LazyFrame:
+    """Read cumulative step functions (`steps`: by, date, values) at each grid row's month_end."""
+    return (
+        grid.sort(*by, "month_end")
+        .join_asof(
+            steps.sort(*by, "date"),
+            left_on="month_end",
+            right_on="date",
+            by=by,
+            check_sortedness=False,
+        )
+        .with_columns(pl.col(v).fill_null(0) for v in values)
+        .drop("date")
+    )
+
+
+def building_month_panel(
+    p: Prepared, start: str, end: str, settings: Settings | None = None
+) -> pl.DataFrame:
+    """The validated BuildingMonth panel from `start` to `end` (months YYYY-MM, inclusive)."""
+    settings = settings or Settings()
+    months = month_range(start, end)
+    first_idx, last_idx = int(months["month_idx"].min()), int(months["month_idx"].max())
+    grid = (
+        p.registry.lazy()
+        .select("building_id")
+        .join(months.lazy(), how="cross")
+        .with_columns(pl.col("month_end").alias("at"))
+    )
+    attrs = buildings_at(p, grid, settings)
+
+    # Occupancy step functions per building and per (building, key industry).
+    tl = _timeline(p)
+    deltas = tl.select(
+        "building_id",
+        "date",
+        *[(pl.col(c) - pl.col(f"p_{c}")).alias(c) for c in ("c_area", "c_n", "c_reg", "c_hq")],
+    )
+    occ_cols = ["c_area", "c_n", "c_reg", "c_hq"]
+    steps = (
+        deltas.group_by("building_id", "date")
+        .agg(pl.col(c).sum() for c in occ_cols)
+        .sort("building_id", "date")
+        .with_columns(pl.col(c).cum_sum().over("building_id") for c in occ_cols)
+    )
+    ind_deltas = pl.concat(
+        [
+            tl.select(
+                "building_id",
+                "key_industry",
+                "date",
+                pl.col("c_area").alias("a"),
+                pl.col("c_n").alias("n"),
+            ),
+            tl.select(
+                "building_id",
+                pl.col("p_key_industry").alias("key_industry"),
+                "date",
+                (-pl.col("p_c_area")).alias("a"),
+                (-pl.col("p_c_n")).alias("n"),
+            ),
+        ]
+    ).filter(
+        pl.col("key_industry").is_in(KEY_INDUSTRIES) & ((pl.col("a") != 0) | (pl.col("n") != 0))
+    )
+    ind_steps = (
+        ind_deltas.group_by("building_id", "key_industry", "date")
+        .agg(pl.col("a").sum(), pl.col("n").sum())
+        .sort("building_id", "key_industry", "date")
+        .with_columns(pl.col(c).cum_sum().over("building_id", "key_industry") for c in ("a", "n"))
+    )
+
+    # Flows within each month: spell starts and ends, and increments of active area.
+    te = p.tenancy_events.lazy().with_columns(_month_idx_of("occurred_on"))
+    te = te.filter(pl.col("month_idx").is_between(first_idx, last_idx))
+    flows = te.group_by("building_id", "month_idx").agg(
+        ((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 0))
+        .sum()
+        .cast(pl.Int64)
+        .alias("move_ins"),
+        ((pl.col("type") == "TenantMovedOut") & (pl.col("active_before") == 1))
+        .sum()
+        .cast(pl.Int64)
+        .alias("move_outs"),
+        (pl.col("active_area_u") - pl.col("active_area_before_u"))
+        .clip(lower_bound=0)
+        .sum()
+        .alias("take_up_u"),
+    )
+
+    # Tax: per month, year to date, and by the tenant's key industry at the period's month end.
+    ytd_from = (first_idx // 12) * 12
+    tax = (
+        p.tax.lazy()
+        .with_columns(_period_idx())
+        .filter(pl.col("month_idx").is_between(ytd_from, last_idx))
+        .with_columns((pl.col("month_idx") // 12).cast(pl.Int32).alias("year"))
+    )
+    tax_b = (
+        tax.group_by("building_id", "year", "month_idx")
+        .agg(pl.col("amount_fen").sum())
+        .sort("building_id", "year", "month_idx")
+        .with_columns(pl.col("amount_fen").cum_sum().over("building_id", "year").alias("ytd_fen"))
+    )
+    tax_k = _industry_tax_ytd(p, tax)
+    # Leading key industry at each month end.
+    pairs = (
+        ind_steps.select("building_id", "key_industry")
+        .unique()
+        .join(months.lazy().select("month_idx", "month_end", "year"), how="cross")
+    )
+    leading = (
+        _steps_at(ind_steps, pairs, ["building_id", "key_industry"], ["a", "n"])
+        .filter(pl.col("n") > 0)
+        .sort(
+            ["building_id", "month_idx", "a", "key_industry"],
+            descending=[False, False, True, False],
+        )
+        .unique(subset=["building_id", "month_idx"], keep="first", maintain_order=True)
+        .sort("building_id", "key_industry", "year", "month_idx")
+        .join_asof(
+            tax_k,
+            on="month_idx",
+            by=["building_id", "key_industry", "year"],
+            check_sortedness=False,
+        )
+        .select(
+            "building_id",
+            "month_idx",
+            pl.col("key_industry").alias("leading_industry"),
+            pl.col("a").alias("lead_a"),
+            pl.col("n").alias("lead_n"),
+            pl.col("lead_ytd_fen").fill_null(0),
+        )
+    )
+
+    panel = (
+        _steps_at(steps, attrs, ["building_id"], occ_cols)
+        .join(flows, on=["building_id", "month_idx"], how="left")
+        .join(
+            tax_b.select("building_id", "month_idx", pl.col("amount_fen").alias("tax_fen")),
+            on=["building_id", "month_idx"],
+            how="left",
+        )
+        .sort("building_id", "year", "month_idx")
+        .join_asof(
+            tax_b.select("building_id", "year", "month_idx", "ytd_fen"),
+            on="month_idx",
+            by=["building_id", "year"],
+            check_sortedness=False,
+        )
+        .join(leading, on=["building_id", "month_idx"], how="left")
+    )
+    tenancy_area = pl.col("c_area") / AREA_UNIT
+    panel = panel.select(
+        "building_id",
+        "month",
+        "month_end",
+        "name",
+        "district",
+        "street",
+        "category",
+        "grade",
+        "standalone",
+        "gross_floor_area_m2",
+        "rentable_area_m2",
+        "completed_on",
+        "retired_on",
+        "registered",
+        "in_scope",
+        pl.min_horizontal(tenancy_area, pl.col("rentable_area_m2")).alias("occupied_area_m2"),
+        tenancy_area.alias("tenancy_area_m2"),
+        pl.col("c_n").alias("tenancies"),
+        pl.col("c_reg").alias("registered_tenancies"),
+        pl.col("c_hq").alias("headquarters_tenancies"),
+        (pl.col("tax_fen").fill_null(0) / FEN).alias("tax_yuan"),
+        (pl.col("ytd_fen").fill_null(0) / FEN).alias("tax_yuan_ytd"),
+        pl.col("move_ins").fill_null(0),
+        pl.col("move_outs").fill_null(0),
+        (pl.col("take_up_u").fill_null(0) / AREA_UNIT).alias("gross_take_up_m2"),
+        pl.col("completed_on")
+        .is_between(pl.col("month_start"), pl.col("month_end"))
+        .fill_null(False)
+        .alias("completed_in_month"),
+        pl.col("retired_on")
+        .is_between(pl.col("month_start"), pl.col("month_end"))
+        .fill_null(False)
+        .alias("retired_in_month"),
+        "featured_designated",
+        "designated_industry",
+        "leading_industry",
+        (pl.col("lead_a") / pl.col("c_area")).alias("leading_area_share"),
+        (pl.col("lead_n") / pl.col("c_n")).alias("leading_tenancy_share"),
+        pl.when(pl.col("leading_industry").is_not_null() & (pl.col("ytd_fen").fill_null(0) > 0))
+        .then(pl.col("lead_ytd_fen") / pl.col("ytd_fen"))
+        .alias("leading_tax_share_ytd"),
+    )
+    out = panel.sort("building_id", "month").collect()
+    return frames.validate(frames.BuildingMonth, out)

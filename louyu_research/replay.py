@@ -1,0 +1,855 @@
+"""Replay: the bitemporal event log → the state of the building economy as of a business date.
+
+`open_log(path).replay(as_of, recorded_by=… | upto_seq=…)` answers two questions at once
+(EVENTS.md): *as of* which business date (`occurred_on` ≤ D; an event on day D counts as of D),
+and *as recorded by* which point of the log (a `recorded_at` cut-off or a `seq`). Everything is
+vectorised Polars: events → versions/intervals (forward fills and as-of joins over sorted keys)
+→ frames; there is no Python loop per event. `Log.panel` (panel.py) builds the monthly
+BuildingMonth panel from the same intermediate frames, so both always agree.
+
+Rules, as EVENTS.md states them:
+
+- Only events with `seq` within the cut-off take part. A retraction voids its target for every
+  replay whose cut-off includes the retraction (it takes effect at its own `seq`, whatever the
+  business date). A retraction may itself be retracted, which revives its target.
+- Attribute state as of D: per building / tenant / tenancy, the latest value among events with
+  `occurred_on` ≤ D, ties broken by `seq`. An event sets only the fields it carries.
+- Tax: the latest recorded `TaxReported` (highest `seq`) for (tenant, building, period) replaces
+  earlier ones; the same for `CityTaxReported` per (period, district).
+
+Decisions where the contract is silent (a careful statistician's reading, tested):
+
+- Tax is a flow keyed by `period`: the `tax` and `city_tax` frames hold every period recorded by
+  the cut-off, whatever `as_of` is (the panel picks periods by month). Tax of a tenancy whose
+  move-in was retracted is kept (money was reported) and flagged.
+- A building exists as of D when its `BuildingRegistered` occurred on or before D. The panel has
+  a row for every registered building and month; before the registration date `registered` is
+  false, `in_scope` is false and the attributes shown are those of the registration.
+- Completion: a building registered with `status` completed is completed from its
+  `completed_on` (or always, when that is absent); otherwise from its first `BuildingCompleted`.
+  The effective `completed_on` is the earliest of these dates known by D. Retirement: from the
+  first `BuildingRetired`.
+- Tenant attributes (`tenant_name`, `industry`, `industry_edition`, `headcount`,
+  `headquarters`) belong to the enterprise: a `TenantMovedIn` into any building and a
+  `TenantUpdated` both set them, for all its tenancies. A code given without an edition is in
+  the 2017 edition (the default applies to the code it comes with).
+- A tenancy is the pair (tenant, building) and may have several spells (moved out, moved back).
+  It is active at the end of D when its latest `TenantMovedIn`/`TenantMovedOut` with
+  `occurred_on` ≤ D (ties by `seq`) is a move-in; `since` is the date of the move-in that
+  opened the current spell. A move-in to an active tenancy does not reopen it (`since` stays)
+  but its area and registration count as values; a move-out of an inactive tenancy is ignored.
+- Occupied area is capped at the building's rentable area; the uncapped sum is kept
+  (`tenancy_area_m2` in the panel) and the excess is a finding in the state.
+- Areas are summed in units of 10⁻⁴ m² and money in fen as integers, so sums are exact and ties
+  in the leading industry are real ties.
+- The leading industry's tax share counts the YTD tax of every tenant that paid tax in the
+  building this year (moved out or not, like the denominator) whose key industry *at month end*
+  is the leading one: the building as it is composed now, as a tax roll would be read.
+
+Data-quality findings (`findings` frame: seq, event_id, type, code, problem) are events that make
+no sense in order, with `occurred_on` ≤ D: events about a building whose registration is not in
+the replay (retracted), building events dated before the registration, a second completion or
+retirement, a revocation of a building not designated, a move-in to an active tenancy, a
+move-out of (or a change to) an inactive tenancy, a move-in to a retired building, a tenant
+update or tax report for a tenant or tenancy without a move-in, and tenancies whose areas exceed
+the building's rentable area at D. They are reported, never fatal. `FINDING_CODES_ZH` names each
+code in Chinese for the report.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+
+from . import events as ev
+from . import frames
+from .industries import classify
+from .log import EventLog
+from .settings import Settings
+
+__all__ = ["FINDING_CODES_ZH", "Log", "Prepared", "State", "open_log", "prepare", "state_at"]
+
+AREA_UNIT = 10_000  # areas are summed as integers in 1e-4 m²
+FEN = 100  # money is summed as integers in fen
+
+BUILDING_ATTRS = (
+    "name",
+    "district",
+    "street",
+    "community",
+    "address",
+    "gross_floor_area_m2",
+    "rentable_area_m2",
+    "category",
+    "grade",
+    "standalone",
+    "owner",
+    "property_manager",
+    "self_held_ratio",
+    "lon",
+    "lat",
+)
+TENANT_ATTRS = ("tenant_name", "industry", "industry_edition", "headcount", "headquarters")
+TENANCY_TYPES = (
+    "TenantMovedIn",
+    "TenantAreaChanged",
+    "TenantRegistrationChanged",
+    "TenantMovedOut",
+)
+BUILDING_SCOPED = (
+    "BuildingCompleted",
+    "BuildingUpdated",
+    "BuildingFeaturedDesignated",
+    "BuildingFeaturedRevoked",
+    "BuildingRetired",
+    *TENANCY_TYPES,
+    "TaxReported",
+)
+TENANCY = ("tenant_id", "building_id")
+
+FINDING_CODES_ZH = {
+    "unknown_building": "楼宇未登记（登记事件已撤销）",
+    "before_registration": "事件日期早于楼宇登记日期",
+    "already_completed": "楼宇重复竣工",
+    "already_retired": "楼宇重复退出",
+    "not_designated": "撤销未认定楼宇的特色认定",
+    "retired_building": "企业入驻已退出统计的楼宇",
+    "move_in_active": "企业重复入驻（租户关系已存续）",
+    "move_out_inactive": "迁出不存在的租户关系",
+    "change_inactive": "变更不存续的租户关系",
+    "unknown_tenant": "更新未入驻的企业",
+    "unknown_tenancy": "税收所属租户关系不存在（入驻已撤销）",
+    "over_rentable": "入驻面积超过楼宇可租面积",
+}
+
+# Columns of the flat event frame that replay reads (projection pushdown into the Parquet cache).
+_COLUMNS = (
+    "seq",
+    "event_id",
+    "type",
+    "occurred_on",
+    "building_id",
+    "tenant_id",
+    *BUILDING_ATTRS,
+    "status",
+    "completed_on",
+    "industry",
+    "reason",
+    "tenant_name",
+    "area_m2",
+    "industry_edition",
+    "registered_here",
+    "headcount",
+    "headquarters",
+    "unit",
+    "period",
+    "amount_yuan",
+    "retracted_event_id",
+)
+
+
+@dataclass(frozen=True)
+class State:
+    """The state of the building economy as of `as_of`, as the log knew it at `position`."""
+
+    as_of: date
+    position: dict[str, Any]
+    buildings: pl.DataFrame
+    tenancies: pl.DataFrame
+    tenants: pl.DataFrame
+    tax: pl.DataFrame
+    city_tax: pl.DataFrame
+    findings: pl.DataFrame
+
+    def frame(self, name: str) -> pl.DataFrame:
+        if name not in ("buildings", "tenancies", "tenants", "tax", "city_tax", "findings"):
+            raise KeyError(f"unknown frame {name!r}")
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What replay derives from the events of one cut-off, independent of the business date.
+
+    Every per-key sequence is sorted by (`occurred_on`, `seq`), so the state as of D is the
+    prefix of each sequence with `occurred_on` ≤ D: one preparation serves any as-of date and
+    the whole panel.
+    """
+
+    position: dict[str, Any]
+    registry: (
+        pl.DataFrame
+    )  # one row per registered building: registration and first completion/retirement
+    building_versions: pl.DataFrame  # building_id, valid_from, BUILDING_ATTRS (end-of-day state)
+    featured_versions: (
+        pl.DataFrame
+    )  # building_id, valid_from, featured_designated, designated_industry
+    tenancy_events: pl.DataFrame  # event-level tenancy sequence with state before/after
+    tenant_versions: pl.DataFrame  # tenant_id, valid_from, TENANT_ATTRS, key_industry
+    tax: pl.DataFrame  # latest report per (tenant, building, period), amount in fen
+    city_tax: pl.DataFrame  # latest per (period, district)
+    findings: pl.DataFrame  # event-level findings (before the as-of filter)
+
+
+# --- preparation: events → versions and intervals ---------------------------------------------
+
+
+def _voided_ids(retractions: pl.DataFrame) -> pl.Series:
+    """Ids voided by effective retractions (a retraction retracted by another is void itself).
+
+    A retraction can only name an earlier event, so chains are short: iterate to a fixed point
+    over chain depth (a handful of small joins), not over events.
+    """
+    voided = pl.Series("event_id", [], dtype=pl.String)
+    for _ in range(retractions.height + 1):
+        effective = retractions.filter(~pl.col("event_id").is_in(voided.implode()))
+        new = effective["retracted_event_id"].unique().sort().rename("event_id")
+        if new.equals(voided):
+            break
+        voided = new
+    return voided
+
+
+def _finding(frame: pl.LazyFrame, code: str, problem: pl.Expr) -> pl.LazyFrame:
+    return frame.select(
+        "seq",
+        "event_id",
+        "type",
+        "occurred_on",
+        pl.lit(code).alias("code"),
+        problem.alias("problem"),
+    )
+
+
+def _ffill(columns: tuple[str, ...] | list[str], keys: str | list[str]) -> list[pl.Expr]:
+    return [pl.col(c).forward_fill().over(keys) for c in columns]
+
+
+def _end_of_day(
+    frame: pl.LazyFrame, keys: list[str], date_col: str = "occurred_on"
+) -> pl.LazyFrame:
+    """Keep the last row per (keys, date) of a frame sorted by (keys, date, seq)."""
+    return frame.unique(subset=[*keys, date_col], keep="last", maintain_order=True)
+
+
+def prepare(
+    events: pl.LazyFrame | pl.DataFrame, position: dict[str, Any] | None = None
+) -> Prepared:
+    """Effective events of one cut-off → the versioned frames every replay and panel reads."""
+    cols = [c for c in _COLUMNS]
+    raw = events.lazy().select(cols).collect()
+    retractions = raw.filter(pl.col("type") == "EventRetracted").select(
+        "seq", "event_id", "retracted_event_id"
+    )
+    voided = (
+        _voided_ids(retractions)
+        if retractions.height
+        else pl.Series("event_id", [], dtype=pl.String)
+    )
+    if position is None:
+        position = {"seq": int(raw["seq"].max() or 0), "recorded_at": None, "hash": None}
+    lf = raw.lazy().filter(pl.col("type") != "EventRetracted")
+    if voided.len():
+        lf = lf.filter(~pl.col("event_id").is_in(voided.implode()))
+    lf = lf.with_columns(
+        (pl.col("area_m2") * AREA_UNIT).round(0).cast(pl.Int64).alias("area_u"),
+        (pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen"),
+        # a code given without an edition is in the default edition (2017)
+        pl.when(
+            pl.col("industry").is_not_null()
+            & pl.col("type").is_in(["TenantMovedIn", "TenantUpdated"])
+        )
+        .then(pl.col("industry_edition").fill_null("2017"))
+        .otherwise(pl.col("industry_edition"))
+        .alias("industry_edition"),
+    )
+    effective = lf.collect()
+    e = effective.lazy()
+
+    # Registry: one registration per building (the append API refuses a second one).
+    registry = (
+        e.filter(pl.col("type") == "BuildingRegistered")
+        .select(
+            "building_id",
+            pl.col("occurred_on").alias("registered_on"),
+            pl.col("seq").alias("registered_seq"),
+            pl.col("status").alias("registered_status"),
+            pl.when(pl.col("status") == "completed")
+            .then(pl.col("completed_on"))
+            .alias("registered_completed_on"),
+            ((pl.col("status") == "completed") & pl.col("completed_on").is_null()).alias(
+                "completed_always"
+            ),
+        )
+        .collect()
+    )
+    reg = registry.lazy().select(
+        "building_id", "registered_on", "registered_status", "completed_always"
+    )
+    scoped = e.filter(pl.col("type").is_in(BUILDING_SCOPED))
+    unknown = scoped.join(reg, on="building_id", how="anti")
+    known = e.filter(~pl.col("type").is_in(BUILDING_SCOPED)).select(e.collect_schema().names())
+    known = pl.concat([known, scoped.join(reg.select("building_id"), on="building_id", how="semi")])
+    findings = [
+        _finding(
+            unknown.filter(pl.col("type") != "TaxReported"),
+            "unknown_building",
+            pl.format(
+                "building {} is not registered in this replay (its registration was retracted)",
+                "building_id",
+            ),
+        ),
+        _finding(
+            unknown.filter(pl.col("type") == "TaxReported"),
+            "unknown_tenancy",
+            pl.format(
+                "tax of tenant {} in building {}, which is not registered in this replay; the tax is kept",
+                "tenant_id",
+                "building_id",
+            ),
+        ),
+    ]
+    dated = known.filter(pl.col("type").is_in(BUILDING_SCOPED)).join(
+        reg, on="building_id", how="left"
+    )
+    findings.append(
+        _finding(
+            dated.filter(
+                ~pl.col("type").is_in(["BuildingCompleted", "TaxReported"])
+                & (pl.col("occurred_on") < pl.col("registered_on"))
+            ),
+            "before_registration",
+            pl.format(
+                "dated {} but building {} was registered on {}",
+                "occurred_on",
+                "building_id",
+                "registered_on",
+            ),
+        )
+    )
+
+    # Building attributes: registration and updates, forward-filled per building.
+    bseq = known.filter(pl.col("type").is_in(["BuildingRegistered", "BuildingUpdated"])).sort(
+        "building_id", "occurred_on", "seq"
+    )
+    building_versions = _end_of_day(
+        bseq.select("building_id", "occurred_on", "seq", *_ffill(BUILDING_ATTRS, "building_id")),
+        ["building_id"],
+    ).select("building_id", pl.col("occurred_on").alias("valid_from"), *BUILDING_ATTRS)
+
+    # Completions and retirements: the first of each counts; later ones are findings.
+    life = (
+        known.filter(pl.col("type").is_in(["BuildingCompleted", "BuildingRetired"]))
+        .join(reg, on="building_id", how="left")
+        .sort("building_id", "type", "occurred_on", "seq")
+        .with_columns(pl.int_range(pl.len()).over("building_id", "type").alias("_nth"))
+    )
+    findings += [
+        _finding(
+            life.filter(
+                (pl.col("type") == "BuildingCompleted")
+                & ((pl.col("_nth") > 0) | pl.col("registered_status").eq("completed"))
+            ),
+            "already_completed",
+            pl.format("building {} was already completed", "building_id"),
+        ),
+        _finding(
+            life.filter((pl.col("type") == "BuildingRetired") & (pl.col("_nth") > 0)),
+            "already_retired",
+            pl.format("building {} was already retired", "building_id"),
+        ),
+    ]
+    firsts = (
+        life.filter(pl.col("_nth") == 0)
+        .group_by("building_id")
+        .agg(
+            pl.col("occurred_on")
+            .filter(pl.col("type") == "BuildingCompleted")
+            .first()
+            .alias("first_completion_on"),
+            pl.col("occurred_on")
+            .filter(pl.col("type") == "BuildingRetired")
+            .first()
+            .alias("first_retired_on"),
+        )
+        .collect()
+    )
+    registry = registry.join(firsts, on="building_id", how="left").sort("building_id")
+
+    # Featured designation: the latest designation/revocation decides.
+    fseq = (
+        known.filter(
+            pl.col("type").is_in(["BuildingFeaturedDesignated", "BuildingFeaturedRevoked"])
+        )
+        .sort("building_id", "occurred_on", "seq")
+        .with_columns(
+            (pl.col("type") == "BuildingFeaturedDesignated").alias("featured_designated"),
+            pl.when(pl.col("type") == "BuildingFeaturedDesignated")
+            .then(pl.col("industry"))
+            .alias("designated_industry"),
+        )
+        .with_columns(
+            pl.col("featured_designated")
+            .shift(1)
+            .over("building_id")
+            .fill_null(False)
+            .alias("_was"),
+        )
+    )
+    findings.append(
+        _finding(
+            fseq.filter((pl.col("type") == "BuildingFeaturedRevoked") & ~pl.col("_was")),
+            "not_designated",
+            pl.format(
+                "revokes the designation of building {}, which is not designated", "building_id"
+            ),
+        )
+    )
+    featured_versions = _end_of_day(fseq, ["building_id"]).select(
+        "building_id",
+        pl.col("occurred_on").alias("valid_from"),
+        "featured_designated",
+        "designated_industry",
+    )
+
+    # Tenancies: event-level state machine (active iff the latest in/out event is a move-in).
+    tseq = (
+        known.filter(pl.col("type").is_in(TENANCY_TYPES))
+        .sort("tenant_id", "building_id", "occurred_on", "seq")
+        .with_columns(
+            pl.when(pl.col("type") == "TenantMovedIn")
+            .then(1)
+            .when(pl.col("type") == "TenantMovedOut")
+            .then(0)
+            .alias("_inout"),
+        )
+        .with_columns(
+            pl.col("_inout")
+            .forward_fill()
+            .over(TENANCY)
+            .fill_null(0)
+            .cast(pl.Int8)
+            .alias("active"),
+            *_ffill(["area_u", "registered_here", "unit"], list(TENANCY)),
+        )
+        .with_columns(
+            pl.col("active")
+            .shift(1)
+            .over(TENANCY)
+            .fill_null(0)
+            .cast(pl.Int8)
+            .alias("active_before")
+        )
+        .with_columns(
+            pl.when((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 0))
+            .then(pl.col("occurred_on"))
+            .alias("_start"),
+            (pl.col("area_u") * pl.col("active")).alias("active_area_u"),
+        )
+        .with_columns(
+            pl.col("_start").forward_fill().over(TENANCY).alias("since"),
+            pl.col("active_area_u")
+            .shift(1)
+            .over(TENANCY)
+            .fill_null(0)
+            .alias("active_area_before_u"),
+        )
+        .join(reg.select("building_id", "registered_on"), on="building_id", how="left")
+        .join(
+            registry.lazy().select("building_id", "first_retired_on"),
+            on="building_id",
+            how="left",
+        )
+    )
+    findings += [
+        _finding(
+            tseq.filter((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 1)),
+            "move_in_active",
+            pl.format(
+                "tenant {} moves into building {} but is already there", "tenant_id", "building_id"
+            ),
+        ),
+        _finding(
+            tseq.filter((pl.col("type") == "TenantMovedOut") & (pl.col("active_before") == 0)),
+            "move_out_inactive",
+            pl.format(
+                "tenant {} moves out of building {} but is not there", "tenant_id", "building_id"
+            ),
+        ),
+        _finding(
+            tseq.filter(
+                pl.col("type").is_in(["TenantAreaChanged", "TenantRegistrationChanged"])
+                & (pl.col("active_before") == 0)
+            ),
+            "change_inactive",
+            pl.format(
+                "changes the tenancy of {} in building {}, which is not active",
+                "tenant_id",
+                "building_id",
+            ),
+        ),
+        _finding(
+            tseq.filter(
+                (pl.col("type") == "TenantMovedIn")
+                & (pl.col("occurred_on") >= pl.col("first_retired_on"))
+            ),
+            "retired_building",
+            pl.format(
+                "tenant {} moves into building {}, retired on {}",
+                "tenant_id",
+                "building_id",
+                "first_retired_on",
+            ),
+        ),
+    ]
+    tenancy_events = tseq.select(
+        "seq",
+        "event_id",
+        "type",
+        "occurred_on",
+        "tenant_id",
+        "building_id",
+        "active_before",
+        "active",
+        "area_u",
+        "registered_here",
+        "unit",
+        "since",
+        "active_area_before_u",
+        "active_area_u",
+    )
+
+    # Tenants: enterprise attributes from move-ins (any building) and updates.
+    moved_in = known.filter(pl.col("type") == "TenantMovedIn").select("tenant_id").unique()
+    updates = known.filter(pl.col("type") == "TenantUpdated")
+    findings.append(
+        _finding(
+            updates.join(moved_in, on="tenant_id", how="anti"),
+            "unknown_tenant",
+            pl.format("updates tenant {}, which has no move-in in this replay", "tenant_id"),
+        )
+    )
+    useq = (
+        known.filter(pl.col("type") == "TenantMovedIn")
+        .select(known.collect_schema().names())
+        .pipe(lambda m: pl.concat([m, updates.join(moved_in, on="tenant_id", how="semi")]))
+        .sort("tenant_id", "occurred_on", "seq")
+        .select("tenant_id", "occurred_on", "seq", *_ffill(TENANT_ATTRS, "tenant_id"))
+    )
+    tenant_versions = classify(
+        _end_of_day(useq, ["tenant_id"]).select(
+            "tenant_id",
+            pl.col("occurred_on").alias("valid_from"),
+            *[pl.col(c) for c in TENANT_ATTRS if c != "headquarters"],
+            pl.col("headquarters").fill_null(False),
+        )
+    )
+
+    # Tax: the latest report per key wins (the frame is in seq order).
+    tax_all = known.filter(pl.col("type") == "TaxReported").sort("seq")
+    tenancies_known = known.filter(pl.col("type") == "TenantMovedIn").select(*TENANCY).unique()
+    findings.append(
+        _finding(
+            tax_all.join(tenancies_known, on=list(TENANCY), how="anti"),
+            "unknown_tenancy",
+            pl.format(
+                "tax of tenant {} in building {}, a tenancy with no move-in in this replay; the tax is kept",
+                "tenant_id",
+                "building_id",
+            ),
+        )
+    )
+    tax_lf = pl.concat(
+        [
+            tax_all,
+            unknown.filter(pl.col("type") == "TaxReported").select(
+                tax_all.collect_schema().names()
+            ),
+        ]
+    ).sort("seq")
+    tax = tax_lf.unique(subset=["tenant_id", "building_id", "period"], keep="last").select(
+        "tenant_id", "building_id", "period", "amount_fen", "seq", "occurred_on"
+    )
+    city_tax = (
+        known.filter(pl.col("type") == "CityTaxReported")
+        .sort("seq")
+        .unique(subset=["period", "district"], keep="last")
+        .select("period", "district", "amount_fen", "seq")
+    )
+
+    collected = pl.collect_all(
+        [
+            building_versions,
+            featured_versions,
+            tenancy_events,
+            tenant_versions,
+            tax,
+            city_tax,
+            pl.concat(findings),
+        ]
+    )
+    bv, fv, te, tv, tx, ct, fd = collected
+    return Prepared(
+        position=position,
+        registry=registry,
+        building_versions=bv.sort("building_id", "valid_from"),
+        featured_versions=fv.sort("building_id", "valid_from"),
+        tenancy_events=te,
+        tenant_versions=tv.sort("tenant_id", "valid_from"),
+        tax=tx,
+        city_tax=ct,
+        findings=fd.sort("seq", "code"),
+    )
+
+
+# --- the state as of a date -----------------------------------------------------------------
+
+
+def buildings_at(p: Prepared, grid: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """Building attributes, status and scope at the date `at` of each row of `grid`.
+
+    `grid` has `building_id` and `at` (Date) and any other columns (kept). Attributes are read
+    at `max(at, registered_on)`, so a row before the registration shows the registration's
+    values with `registered` false.
+    """
+    g = (
+        grid.join(p.registry.lazy(), on="building_id", how="inner")
+        .with_columns(pl.max_horizontal("at", "registered_on").alias("_attr_at"))
+        .sort("building_id", "_attr_at")
+        .join_asof(
+            p.building_versions.lazy(),
+            left_on="_attr_at",
+            right_on="valid_from",
+            by="building_id",
+            check_sortedness=False,
+        )
+        .sort("building_id", "at")
+        .join_asof(
+            p.featured_versions.lazy(),
+            left_on="at",
+            right_on="valid_from",
+            by="building_id",
+            check_sortedness=False,
+        )
+    )
+    at = pl.col("at")
+    completed_on = pl.min_horizontal(
+        pl.when(pl.col("registered_completed_on") <= at).then(pl.col("registered_completed_on")),
+        pl.when(pl.col("first_completion_on") <= at).then(pl.col("first_completion_on")),
+    )
+    g = g.with_columns(
+        completed_on.alias("completed_on"),
+        pl.when(pl.col("first_retired_on") <= at)
+        .then(pl.col("first_retired_on"))
+        .alias("retired_on"),
+        (pl.col("registered_on") <= at).alias("registered"),
+        pl.col("featured_designated").fill_null(False),
+    )
+    completed = pl.col("completed_always") | pl.col("completed_on").is_not_null()
+    retired = pl.col("retired_on").is_not_null()
+    standalone_ok = pl.col("standalone") if settings.scope_standalone_only else pl.lit(True)
+    return g.with_columns(
+        pl.when(completed)
+        .then(pl.lit("completed"))
+        .when(pl.col("registered_status") == "completed")
+        .then(pl.lit("under_construction"))
+        .otherwise(pl.col("registered_status"))
+        .alias("status"),
+        completed.alias("completed"),
+        retired.alias("retired"),
+        (
+            pl.col("registered")
+            & completed
+            & ~retired
+            & standalone_ok
+            & (pl.col("gross_floor_area_m2") >= settings.scope_min_gross_floor_area_m2)
+        ).alias("in_scope"),
+    )
+
+
+def _last_by(frame: pl.DataFrame, keys: list[str], as_of: date, date_col: str) -> pl.LazyFrame:
+    """The last row per key with `date_col` ≤ as_of of a frame sorted by (keys, date[, seq])."""
+    return (
+        frame.lazy()
+        .filter(pl.col(date_col) <= as_of)
+        .unique(subset=keys, keep="last", maintain_order=True)
+    )
+
+
+def tenants_at(p: Prepared, as_of: date) -> pl.LazyFrame:
+    return _last_by(p.tenant_versions, ["tenant_id"], as_of, "valid_from").drop("valid_from")
+
+
+def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> State:
+    """The `State` as of `as_of` from a preparation (pure: no I/O)."""
+    settings = settings or Settings()
+    grid = (
+        p.registry.lazy()
+        .filter(pl.col("registered_on") <= as_of)
+        .select("building_id", pl.lit(as_of).alias("at"))
+    )
+    buildings = buildings_at(p, grid, settings).select(frames.BUILDING_COLUMNS)
+    tenants = tenants_at(p, as_of)
+    active = _last_by(p.tenancy_events, list(TENANCY), as_of, "occurred_on").filter(
+        pl.col("active") == 1
+    )
+    tenancies = active.join(tenants, on="tenant_id", how="left").select(
+        "tenant_id",
+        "building_id",
+        "tenant_name",
+        (pl.col("area_u") / AREA_UNIT).alias("area_m2"),
+        "industry",
+        "industry_edition",
+        "key_industry",
+        "registered_here",
+        "headquarters",
+        "headcount",
+        "since",
+        "unit",
+    )
+    b, t, tn = pl.collect_all([buildings, tenancies, tenants.select(frames.TENANT_COLUMNS)])
+
+    # tenancies whose areas exceed the building's rentable area at D
+    over = (
+        active.group_by("building_id")
+        .agg(pl.col("area_u").sum().alias("_area_u"), pl.col("seq").max().alias("seq"))
+        .join(b.lazy().select("building_id", "rentable_area_m2"), on="building_id")
+        .filter(pl.col("_area_u") > (pl.col("rentable_area_m2") * AREA_UNIT).round(0))
+        .join(p.tenancy_events.lazy().select("seq", "event_id", "type"), on="seq")
+        .select(
+            "seq",
+            "event_id",
+            "type",
+            pl.lit(as_of).alias("occurred_on"),
+            pl.lit("over_rentable").alias("code"),
+            pl.format(
+                "tenancies in building {} occupy {} m², more than its rentable {} m² on {}; occupied area is capped",
+                "building_id",
+                (pl.col("_area_u") / AREA_UNIT).round(2),
+                "rentable_area_m2",
+                pl.lit(as_of.isoformat()),
+            ).alias("problem"),
+        )
+    )
+    findings = (
+        pl.concat([p.findings.lazy().filter(pl.col("occurred_on") <= as_of), over])
+        .select("seq", "event_id", "type", "code", "problem")
+        .sort("seq", "code")
+    )
+    tax = p.tax.lazy().select(
+        "tenant_id", "building_id", "period", (pl.col("amount_fen") / FEN).alias("amount_yuan")
+    )
+    city = p.city_tax.lazy().select(
+        "period", "district", (pl.col("amount_fen") / FEN).alias("amount_yuan")
+    )
+    fd, tx, ct = pl.collect_all([findings, tax, city])
+    return State(
+        as_of=as_of,
+        position=p.position,
+        buildings=frames.validate(frames.Building, b.sort("building_id")),
+        tenancies=frames.validate(frames.Tenancy, t.sort("building_id", "tenant_id")),
+        tenants=frames.validate(frames.Tenant, tn.sort("tenant_id")),
+        tax=frames.validate(frames.TenantTax, tx.sort("period", "building_id", "tenant_id")),
+        city_tax=frames.validate(frames.CityTax, ct.sort("period", "district", nulls_last=False)),
+        findings=frames.validate(frames.Finding, fd),
+    )
+
+
+# --- the log with replay -------------------------------------------------------------------
+
+
+class Log(EventLog):
+    """An event log that replays itself (`replay`, `panel`); see the module docstring."""
+
+    _memo_size = 2
+
+    def __init__(self, path: str | os.PathLike[str] = "events"):
+        super().__init__(path)
+        self._memo: dict[tuple[Any, ...], Prepared] = {}
+
+    def prepared(
+        self, *, recorded_by: datetime | None = None, upto_seq: int | None = None
+    ) -> Prepared:
+        """The preparation of one cut-off (memoised for the last few cut-offs of this head)."""
+        if recorded_by is not None and upto_seq is not None:
+            raise ValueError("give one cut-off: recorded_by or upto_seq, not both")
+        if recorded_by is not None and recorded_by.tzinfo is None:
+            raise ValueError("recorded_by needs a timezone (an offset)")
+        if upto_seq is not None and upto_seq < 0:
+            raise ValueError("upto_seq must be ≥ 0")
+        head = self.head
+        rb = recorded_by.astimezone(UTC) if recorded_by is not None else None
+        key = (head.seq, head.hash, rb, upto_seq)
+        if key not in self._memo:
+            lf = self.scan(upto_seq=upto_seq, recorded_by=rb)
+            position = self._cut_off_position(lf, head)
+            if len(self._memo) >= self._memo_size:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = prepare(lf, position)
+        return self._memo[key]
+
+    def _cut_off_position(self, lf: pl.LazyFrame, head: Any) -> dict[str, Any]:
+        last = lf.select(pl.col("seq").max()).collect().item()
+        if last is None:
+            return {"seq": 0, "recorded_at": None, "hash": ev.GENESIS_HASH}
+        if last == head.seq:
+            return {"seq": head.seq, "recorded_at": head.recorded_at, "hash": head.hash}
+        row = (
+            lf.filter(pl.col("seq") == last)
+            .select("seq", "recorded_at", "hash")
+            .collect()
+            .row(0, named=True)
+        )
+        return {
+            "seq": row["seq"],
+            "recorded_at": ev.to_record_time(row["recorded_at"]),
+            "hash": row["hash"],
+        }
+
+    def replay(
+        self,
+        as_of: date,
+        *,
+        recorded_by: datetime | None = None,
+        upto_seq: int | None = None,
+        settings: Settings | None = None,
+    ) -> State:
+        """The state as of business date `as_of`, as recorded by the cut-off (default: HEAD)."""
+        if isinstance(as_of, datetime) or not isinstance(as_of, date):
+            raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
+        return state_at(self.prepared(recorded_by=recorded_by, upto_seq=upto_seq), as_of, settings)
+
+    def panel(
+        self,
+        start: str,
+        end: str,
+        *,
+        recorded_by: datetime | None = None,
+        upto_seq: int | None = None,
+        settings: Settings | None = None,
+    ) -> pl.DataFrame:
+        """The BuildingMonth panel from month `start` to `end` (YYYY-MM, inclusive)."""
+        from .panel import building_month_panel
+
+        return building_month_panel(
+            self.prepared(recorded_by=recorded_by, upto_seq=upto_seq), start, end, settings
+        )
+
+    def tenant_tax(
+        self, *, recorded_by: datetime | None = None, upto_seq: int | None = None
+    ) -> pl.DataFrame:
+        """Tax per (tenant, building, period) at the cut-off: the `tax` frame of any replay."""
+        p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
+        tax = p.tax.select(
+            "tenant_id", "building_id", "period", (pl.col("amount_fen") / FEN).alias("amount_yuan")
+        )
+        return frames.validate(frames.TenantTax, tax.sort("period", "building_id", "tenant_id"))
+
+
+def open_log(path: str | os.PathLike[str] = "events") -> Log:
+    """Open an event log folder for replay."""
+    return Log(path)
