@@ -32,8 +32,8 @@ Choices (INDICATORS.md leaves them open; the glossary repeats them for readers):
   retirement and no rentable area is re-measured, net absorption = vacant at start +
   new supply − withdrawn − vacant at end exactly. A building entering or leaving scope for
   another reason (re-measured below the threshold, no longer standalone) is excluded.
-  Building-level rows therefore include buildings that left scope in M (`in_scope` false):
-  they carry only their withdrawal and absorption, so building rows sum to every level.
+  Building-level rows therefore include buildings retired in M (`in_scope` false): they
+  carry only their withdrawal and absorption, so building rows sum to every level.
 * Featured (rule): in scope, ≥ `min_tenants` tenancies, a leading key industry, and its share
   ≥ threshold on any / all of the chosen measures (area, tenancies, tax YTD). A share that is
   null (e.g. tax YTD 0) fails its measure.
@@ -215,7 +215,8 @@ def building_figures(
     settings: Settings | None = None,
     months: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Building-level contributions for each month (rows: in scope at M's end or at M−1's).
+    """Building-level contributions for each month (rows: in scope at M's end, or retired
+    in M while in scope at M−1's end).
 
     `months` default: every panel month but the first (month M needs M−1's row for net
     absorption and withdrawals). Ratios and `top10_tax_share` are added by `figures`.
@@ -253,7 +254,7 @@ def building_figures(
         p.filter(pl.col("month").is_in(months))
         .join(prev, on=["building_id", "month"], how="left")
         .with_columns(pl.col("in_prev").fill_null(False))
-        .filter(ins | inp)
+        .filter(ins | left)
         .select(
             "month",
             "building_id",

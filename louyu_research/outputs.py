@@ -62,10 +62,10 @@ class _Figures(_Model):
 
 
 class BuildingFigures(_Figures):
-    """Monthly figures of each building in scope at the month's end or at the previous
-    month's end (`in_scope` false: it left scope in the month and carries only its
-    withdrawal and net absorption). Ids: building_id, name, street, admin_district,
-    reporting_area, category."""
+    """Monthly figures of each building in scope at the month's end, and of each building
+    retired in the month while in scope at the previous month's end (`in_scope` false: it
+    carries only its withdrawal and net absorption). Ids: building_id, name, street,
+    admin_district, reporting_area, category."""
 
     building_id: str = _f("building_id")
     name: str = _f("name")

@@ -1,0 +1,434 @@
+"""Monthly figures, target tracking and the street ranking, on hand-built frames.
+
+Every expected figure is worked out by hand in the comments beside it, from the rows the
+test builds (not from the code under test).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+from indicator_fixtures import city_tax, panel, row, tax
+
+from louyu_research import indicators as ind
+from louyu_research.outputs import OutputInvalid
+from louyu_research.settings import FEATURED_PRESETS, FeaturedRule, RankingWeights, Settings
+
+J, F = "2016-01", "2016-02"
+ZONE = "嘉兴经济技术开发区"
+
+
+def scenario() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """January → February 2016 in a few buildings, each exercising one rule.
+
+    A 新兴街道 in scope both months; B 城南街道 (经开区) key, designated; C 嘉北街道 completed
+    in February; D 新兴街道 retired in February; E out of scope (999 m²) both months;
+    F 新城街道 stops being standalone in February (leaves scope, not retired);
+    G moves from 新兴街道 to 城南街道 in February (street boundary redrawn).
+    """
+    rows = [
+        row("A", J, occupied_area_m2=6000, tenancies=4, registered_tenancies=3,
+            tax_yuan=200_000, tax_yuan_ytd=200_000),
+        row("A", F, occupied_area_m2=7000, tenancies=5, registered_tenancies=4,
+            tax_yuan=300_000, tax_yuan_ytd=500_000, move_ins=1, gross_take_up_m2=1000,
+            leading_industry="information", leading_area_share=0.6,
+            leading_tenancy_share=0.4, leading_tax_share_ytd=0.3),
+        row("B", J, street="城南街道", rentable_area_m2=20000, occupied_area_m2=15000,
+            tenancies=13, registered_tenancies=11, featured_designated=True,
+            designated_industry="finance"),
+        row("B", F, street="城南街道", rentable_area_m2=20000, occupied_area_m2=14000,
+            tenancies=12, registered_tenancies=10, tax_yuan=12_000_000,
+            tax_yuan_ytd=12_000_000, move_outs=1, featured_designated=True,
+            designated_industry="finance", leading_industry="finance",
+            leading_area_share=0.45, leading_tenancy_share=0.5, leading_tax_share_ytd=0.8),
+        row("C", J, district="秀洲区", street="嘉北街道", rentable_area_m2=5000,
+            in_scope=False, completed_on=date(2016, 2, 29)),
+        row("C", F, district="秀洲区", street="嘉北街道", rentable_area_m2=5000,
+            completed_on=date(2016, 2, 29), completed_in_month=True, occupied_area_m2=1000,
+            tenancies=1, registered_tenancies=1, move_ins=1, gross_take_up_m2=1000),
+        row("D", J, rentable_area_m2=3000, occupied_area_m2=2000, tenancies=2,
+            registered_tenancies=2, featured_designated=True, designated_industry="health"),
+        row("D", F, rentable_area_m2=3000, in_scope=False, retired_in_month=True,
+            retired_on=date(2016, 2, 10), tax_yuan=999, tax_yuan_ytd=999, move_outs=2,
+            featured_designated=True, designated_industry="health"),
+        row("E", J, gross_floor_area_m2=999, rentable_area_m2=900, in_scope=False,
+            occupied_area_m2=900, tenancies=1, registered_tenancies=1, tax_yuan=50_000,
+            tax_yuan_ytd=50_000),
+        row("E", F, gross_floor_area_m2=999, rentable_area_m2=900, in_scope=False,
+            occupied_area_m2=900, tenancies=1, registered_tenancies=1, tax_yuan=50_000,
+            tax_yuan_ytd=100_000),
+        row("F", J, district="秀洲区", street="新城街道", rentable_area_m2=2000,
+            occupied_area_m2=500, tenancies=1),
+        row("F", F, district="秀洲区", street="新城街道", rentable_area_m2=2000,
+            standalone=False, in_scope=False, occupied_area_m2=500, tenancies=1),
+        row("G", J, rentable_area_m2=4000, occupied_area_m2=1000, tenancies=1,
+            registered_tenancies=1),
+        row("G", F, street="城南街道", rentable_area_m2=4000, occupied_area_m2=2500,
+            tenancies=2, registered_tenancies=1, tax_yuan=100_000, tax_yuan_ytd=100_000,
+            move_ins=1, gross_take_up_m2=1500),
+    ]  # fmt: skip
+    t = tax(
+        [
+            ("T1", "A", J, 200_000),
+            ("T2", "A", F, 300_000),
+            ("T1", "B", F, 1_000_000),  # T1 rents in A and B
+            *[(f"B{i:02d}", "B", F, 1_000_000) for i in range(2, 13)],
+            ("T13", "G", F, 100_000),
+            ("T20", "D", F, 999),  # retired building: out of scope
+            ("T21", "E", J, 50_000),  # 999 m²: out of scope
+            ("T21", "E", F, 50_000),
+        ]
+    )
+    c = city_tax([(J, None, 10_000_000), (F, None, 20_000_000), (F, "南湖区", 5_000_000)])
+    return panel(rows), t, c
+
+
+def one(frame: pl.DataFrame, **keys: str) -> dict:
+    sel = frame
+    for k, v in keys.items():
+        sel = sel.filter(pl.col(k) == v)
+    assert sel.height == 1, (keys, sel)
+    return sel.row(0, named=True)
+
+
+def test_city_figures_by_hand() -> None:
+    p, t, c = scenario()
+    city = ind.figures(p, tax=t, city_tax=c, level="city")
+    assert city.get_column("month").to_list() == [F]  # January only serves as the start
+    r = one(city, month=F)
+    # In scope at 29 Feb: A, B, C (completed on the month's last day), G. Not D (retired),
+    # E (999 m² < 1,000), F (not standalone).
+    assert r["buildings"] == 4
+    assert r["rentable_area_m2"] == 10000 + 20000 + 5000 + 4000
+    assert r["occupied_area_m2"] == 7000 + 14000 + 1000 + 2500
+    assert r["vacant_area_m2"] == 39000 - 24500
+    assert r["occupancy_rate"] == pytest.approx(24500 / 39000)
+    assert r["tenancies"] == 5 + 12 + 1 + 2
+    assert r["registered_tenancies"] == 4 + 10 + 1 + 1
+    assert r["registration_rate"] == pytest.approx(16 / 20)
+    assert r["tax_yuan"] == 300_000 + 12_000_000 + 100_000
+    assert r["tax_yuan_ytd"] == 500_000 + 12_000_000 + 100_000
+    assert r["city_tax_yuan_ytd"] == 30_000_000  # the district row is not the city total
+    assert r["tax_share_ytd"] == pytest.approx(12_600_000 / 30_000_000)
+    assert r["tax_per_m2_ytd"] == pytest.approx(12_600_000 / 39000)
+    # A: area share 0.6 ≥ 0.5 (5 tenancies); B: tenancy share 0.5 ≥ 0.5 (12); C: 1 tenancy.
+    assert r["featured_buildings"] == 2
+    assert r["designated_buildings"] == 1  # B; D is designated but retired
+    assert r["key_buildings"] == 1  # B: 12,000,000 ≥ 10,000,000
+    assert (r["move_ins"], r["move_outs"]) == (1 + 1 + 1, 1)
+    # Tenants summed across buildings: T1 = 200,000 (A) + 1,000,000 (B) = 1,200,000, then
+    # nine of B's other tenants at 1,000,000; total 12,600,000.
+    assert r["top10_tax_share"] == pytest.approx((1_200_000 + 9 * 1_000_000) / 12_600_000)
+    assert r["new_supply_m2"] == 5000  # C
+    assert r["withdrawn_m2"] == 3000  # D
+    # A +1000, B −1000, C enters vacant then lets 1000, D leaves with 2000 let (−2000),
+    # G +1500; F left scope for another reason and is not in the fixed set.
+    assert r["net_absorption_m2"] == 1000 - 1000 + 1000 - 2000 + 1500
+    assert r["gross_take_up_m2"] == 1000 + 1000 + 1500
+
+
+def test_street_area_and_building_levels_by_hand() -> None:
+    p, t, c = scenario()
+    streets = ind.figures(p, tax=t, city_tax=c, level="street")
+    # 新城街道 (F, left scope by losing its standalone flag) has nothing to count.
+    assert streets.get_column("street").to_list() == sorted(["新兴街道", "城南街道", "嘉北街道"])
+    x = one(streets, street="新兴街道")
+    # A only in scope; D retired here; G counts in 城南街道 since the boundary moved.
+    assert (x["buildings"], x["rentable_area_m2"], x["occupied_area_m2"]) == (1, 10000, 7000)
+    assert (x["admin_district"], x["reporting_area"]) == ("南湖区", "南湖区")
+    assert x["withdrawn_m2"] == 3000
+    assert x["net_absorption_m2"] == 1000 - 2000
+    assert x["tax_share_ytd"] == pytest.approx(500_000 / 30_000_000)
+    assert x["top10_tax_share"] == pytest.approx(1.0)  # two tenants only
+    cn = one(streets, street="城南街道")
+    assert (cn["admin_district"], cn["reporting_area"]) == ("南湖区", ZONE)
+    assert (cn["buildings"], cn["rentable_area_m2"], cn["occupied_area_m2"]) == (2, 24000, 16500)
+    assert cn["tax_yuan_ytd"] == 12_100_000
+    assert cn["net_absorption_m2"] == -1000 + 1500  # G's change counts where it is now
+    assert cn["top10_tax_share"] == pytest.approx(10_000_000 / 12_100_000)
+    assert (cn["move_ins"], cn["move_outs"], cn["designated_buildings"]) == (1, 1, 1)
+
+    areas = ind.figures(p, tax=t, city_tax=c, level="reporting_area")
+    assert areas.get_column("reporting_area").to_list() == sorted(["南湖区", ZONE])
+    zone = one(areas, reporting_area=ZONE)  # 城南 (B, G) + 嘉北 (C)
+    assert zone["buildings"] == 3
+    assert zone["rentable_area_m2"] == 29000
+    assert zone["occupancy_rate"] == pytest.approx(17500 / 29000)
+    # Tenants of the zone: B's twelve (T1 included) at 1,000,000 and T13 at 100,000.
+    assert zone["top10_tax_share"] == pytest.approx(10_000_000 / 12_100_000)
+    assert zone["new_supply_m2"] == 5000
+
+    b = ind.figures(p, tax=t, city_tax=c, level="building")
+    assert b.get_column("building_id").to_list() == ["A", "B", "C", "D", "G"]
+    d = one(b, building_id="D")
+    assert d["in_scope"] is False
+    assert (d["buildings"], d["rentable_area_m2"], d["tax_yuan"], d["move_outs"]) == (0, 0, 0, 0)
+    assert (d["withdrawn_m2"], d["net_absorption_m2"]) == (3000, -2000)
+    assert d["occupancy_rate"] is None
+    a = one(b, building_id="A")
+    assert a["top10_tax_share"] == pytest.approx(1.0)
+    assert a["tax_share_ytd"] == pytest.approx(500_000 / 30_000_000)
+    assert (a["street"], a["admin_district"], a["reporting_area"]) == (
+        "新兴街道",
+        "南湖区",
+        "南湖区",
+    )
+    g = one(b, building_id="G")
+    assert (g["street"], g["reporting_area"]) == ("城南街道", ZONE)
+
+
+def test_building_rows_sum_to_every_level() -> None:
+    p, t, c = scenario()
+    by = {lv: ind.figures(p, tax=t, city_tax=c, level=lv) for lv in ind.LEVELS}
+    summed = [*ind.COUNT_COLUMNS, *ind.SUM_COLUMNS]
+    city = by["city"].select(summed)
+    for lv in ("building", "street", "reporting_area"):
+        assert by[lv].select(pl.col(summed).sum()).equals(city), lv
+
+
+def test_net_absorption_identity_when_scope_changes_only_by_completion_and_retirement() -> None:
+    p, t, c = scenario()
+    p = p.filter(pl.col("building_id") != "F")
+    city = one(ind.figures(p, tax=t, city_tax=c, level="city"), month=F)
+    # vacant at 31 Jan over A, B, D, G: 4000 + 5000 + 1000 + 3000 = 13,000
+    vacant_start = 13_000
+    assert city["net_absorption_m2"] == (
+        vacant_start + city["new_supply_m2"] - city["withdrawn_m2"] - city["vacant_area_m2"]
+    )
+
+
+def test_featured_rule_presets_and_settings() -> None:
+    p, t, c = scenario()
+
+    def featured(settings: Settings) -> int:
+        return one(ind.figures(p, tax=t, city_tax=c, settings=settings), month=F)[
+            "featured_buildings"
+        ]
+
+    # Wuhan Wuchang 70% on any measure: A (0.6, 0.4, 0.3) no; B (tax 0.8) yes.
+    assert featured(Settings(featured=FEATURED_PRESETS["wuhan-wuchang"])) == 1
+    # all measures ≥ 0.5: A fails tenancies, B fails area.
+    assert featured(Settings(featured=FeaturedRule(rule="all"))) == 0
+    # tenancies only: B (0.5) yes, A (0.4) no.
+    assert featured(Settings(featured=FeaturedRule(measures=("tenancies",)))) == 1
+    # at least 6 tenancies: A (5) drops out.
+    assert featured(Settings(featured=FeaturedRule(min_tenants=6))) == 1
+
+
+def test_key_building_cut_off_is_inclusive_and_a_setting() -> None:
+    def key(ytd: float, cut: float = 10_000_000) -> int:
+        p = panel([row("K", J), row("K", F, tax_yuan_ytd=ytd, tax_yuan=ytd)])
+        c = city_tax([(J, None, 1e9), (F, None, 1e9)])
+        s = Settings(key_building_tax_yuan=cut)
+        return one(ind.figures(p, tax=tax([]), city_tax=c, settings=s), month=F)["key_buildings"]
+
+    assert key(10_000_000.00) == 1
+    assert key(9_999_999.99) == 0
+    assert key(9_999_999.99, cut=5_000_000) == 1
+
+
+def test_tax_share_is_null_when_a_city_month_is_missing() -> None:
+    c = city_tax([("2016-01", None, 100.0), ("2016-03", None, 300.0), ("2015-12", None, 7.0)])
+    got = ind.city_tax_ytd(c, ["2016-01", "2016-02", "2016-03"])
+    # Jan: 100; Feb: no city total → null; Mar: Jan + Mar known but Feb missing → null.
+    assert got.rows() == [("2016-01", 100.0), ("2016-02", None), ("2016-03", None)]
+    c2 = city_tax([("2016-01", None, 100.0), ("2016-02", None, 50.0), ("2016-02", "秀洲区", 9.0)])
+    assert ind.city_tax_ytd(c2, ["2016-02"]).rows() == [("2016-02", 150.0)]
+
+
+def test_empty_building_and_zero_tax_give_null_rates_not_errors() -> None:
+    p = panel([row("Z", J), row("Z", F)])  # in scope, no tenants, no tax
+    r = one(ind.figures(p, tax=tax([]), city_tax=city_tax([]), level="city"), month=F)
+    assert r["occupancy_rate"] == 0.0
+    assert r["registration_rate"] is None  # no tenancies
+    assert r["tax_share_ytd"] is None  # no city total
+    assert r["top10_tax_share"] is None  # no tax
+    assert r["tax_per_m2_ytd"] == 0.0
+
+
+def test_unknown_street_and_missing_previous_month_are_errors() -> None:
+    p = panel([row("A", J, street="不存在街道"), row("A", F, street="不存在街道")])
+    with pytest.raises(ind.UnknownStreetError, match="不存在街道"):
+        ind.figures(p, tax=tax([]), city_tax=city_tax([]))
+    p = panel([row("A", J), row("A", F)])
+    with pytest.raises(ind.MonthError, match="2016-01"):
+        ind.figures(p, tax=tax([]), city_tax=city_tax([]), months=[J])
+
+
+def test_output_models_reject_impossible_figures() -> None:
+    p = panel([row("A", J), row("A", F, tenancies=1, registered_tenancies=2)])
+    with pytest.raises(OutputInvalid, match="registration_rate"):
+        ind.figures(p, tax=tax([]), city_tax=city_tax([]), level="city")
+
+
+def test_months_helpers() -> None:
+    assert ind.shift_month("2016-01", -1) == "2015-12"
+    assert ind.shift_month("2016-12", 1) == "2017-01"
+    assert ind.month_range("2015-11", "2016-02") == ["2015-11", "2015-12", "2016-01", "2016-02"]
+    assert ind.month_end("2016-02") == date(2016, 2, 29)
+    assert ind.month_end("2017-12") == date(2017, 12, 31)
+    for bad in ("2016-13", "2016-1", "201601", "", "2016-00"):
+        with pytest.raises(ind.MonthError):
+            ind.parse_month(bad)
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+def _city(rows: list[tuple[str, float | None, float | None, float | None, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "month": pl.String,
+            "occupancy_rate": pl.Float64,
+            "registration_rate": pl.Float64,
+            "tax_share_ytd": pl.Float64,
+            "key_buildings": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def test_target_tracking_by_hand() -> None:
+    city = _city(
+        [
+            ("2016-11", 0.70, 0.88, 0.075, 60),
+            ("2016-12", 0.76, 0.86, 0.081, 71),
+            ("2017-05", 0.78, 0.89, 0.07, 35),
+            ("2017-06", 0.80, 0.91, None, 40),  # June's city tax not known yet
+        ]
+    )
+    targets = pl.DataFrame(
+        {
+            "year": [2015, 2016, 2016, 2017, 2017, 2017, 2017],
+            "indicator": ["occupancy_rate", "occupancy_rate", "registration_rate",
+                          "occupancy_rate", "registration_rate", "tax_share_ytd",
+                          "key_buildings"],
+            "target": [0.65, 0.75, 0.87, 0.85, 0.90, 0.10, 100.0],
+            "comparison": [">="] * 7,
+            "source": ["plan"] * 7,
+        },
+        schema_overrides={"year": pl.Int32},
+    )  # fmt: skip
+    got = ind.track_targets(city, targets)
+    r = {(x["year"], x["indicator"]): x for x in got.iter_rows(named=True)}
+    # 2015: no month of 2015 in the figures.
+    assert r[2015, "occupancy_rate"]["value"] is None
+    assert r[2015, "occupancy_rate"]["met"] is None
+    # 2016 occupancy: December 0.76 ≥ 0.75, met, no month left.
+    x = r[2016, "occupancy_rate"]
+    assert (x["month"], x["year_end"], x["met"], x["months_left"]) == ("2016-12", True, True, 0)
+    assert x["gap"] == pytest.approx(0.01)
+    assert x["pace_needed_per_month"] == 0.0
+    # 2016 registration: December 0.86 < 0.87, missed, the year is over: no pace.
+    x = r[2016, "registration_rate"]
+    assert (x["met"], x["pace_needed_per_month"]) == (False, None)
+    assert x["gap"] == pytest.approx(-0.01)
+    # 2017 occupancy: June 0.80, six months left: (0.85 − 0.80) / 6 a month.
+    x = r[2017, "occupancy_rate"]
+    assert (x["month"], x["year_end"], x["months_left"]) == ("2017-06", False, 6)
+    assert x["pace_needed_per_month"] == pytest.approx(0.05 / 6)
+    # 2017 registration: June 0.91 ≥ 0.90 already.
+    assert r[2017, "registration_rate"]["met"] is True
+    # 2017 tax share: June unknown, so May's 0.07 with seven months left.
+    x = r[2017, "tax_share_ytd"]
+    assert (x["month"], x["value"], x["months_left"]) == ("2017-05", 0.07, 7)
+    assert x["pace_needed_per_month"] == pytest.approx(0.03 / 7)
+    # 2017 key buildings: 40 of 100 in June: 10 a month.
+    assert r[2017, "key_buildings"]["pace_needed_per_month"] == pytest.approx(10.0)
+    assert got.select("year", "indicator").rows() == sorted(r)
+
+
+def test_target_at_most_comparison() -> None:
+    city = _city([("2017-03", 0.2, None, None, 0)])
+    targets = pl.DataFrame(
+        {"year": [2017], "indicator": ["occupancy_rate"], "target": [0.1],
+         "comparison": ["<="], "source": [None]},
+        schema_overrides={"year": pl.Int32, "source": pl.String},
+    )  # fmt: skip
+    x = ind.track_targets(city, targets).row(0, named=True)
+    assert x["met"] is False
+    assert x["pace_needed_per_month"] == pytest.approx((0.1 - 0.2) / 9)
+
+
+# --- ranking ---------------------------------------------------------------------------------
+
+
+def _streets() -> pl.DataFrame:
+    rows = [
+        # January: S4 best everywhere, then S3, S2, S1.
+        (J, "S1", 1, 0.6, 0.6, 100.0),
+        (J, "S2", 1, 0.7, 0.7, 200.0),
+        (J, "S3", 1, 0.8, 0.8, 300.0),
+        (J, "S4", 1, 0.9, 0.9, 400.0),
+        (F, "S1", 2, 0.9, 0.8, 100.0),
+        (F, "S2", 1, 0.8, 0.9, 300.0),
+        (F, "S3", 3, 0.9, 0.7, 100.0),
+        (F, "S4", 1, 0.5, None, 0.0),  # no tenancies: registration undefined
+        (F, "S5", 0, None, None, 0.0),  # no building in scope: not ranked
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "month": pl.String,
+            "street": pl.String,
+            "buildings": pl.Int64,
+            "occupancy_rate": pl.Float64,
+            "registration_rate": pl.Float64,
+            "tax_yuan_ytd": pl.Float64,
+        },
+        orient="row",
+    )
+    return frame.with_columns(
+        pl.lit("南湖区").alias("admin_district"), pl.lit("南湖区").alias("reporting_area")
+    )
+
+
+def test_street_ranking_by_hand() -> None:
+    got = ind.rank_streets(_streets())
+    feb = {r["street"]: r for r in got.filter(pl.col("month") == F).iter_rows(named=True)}
+    assert set(feb) == {"S1", "S2", "S3", "S4"}
+    assert {r["ranked_streets"] for r in feb.values()} == {4}
+    # Occupancy 0.9, 0.8, 0.9, 0.5 → S1 and S3 share 1st, S2 3rd, S4 4th.
+    assert [feb[s]["occupancy_rank"] for s in ("S1", "S2", "S3", "S4")] == [1, 3, 1, 4]
+    # Registration 0.8, 0.9, 0.7, undefined (last).
+    assert [feb[s]["registration_rank"] for s in ("S1", "S2", "S3", "S4")] == [2, 1, 3, 4]
+    # Tax YTD 100, 300, 100, 0 of 500: contributions 0.2, 0.6, 0.2, 0.
+    assert feb["S2"]["tax_contribution"] == pytest.approx(0.6)
+    assert [feb[s]["tax_contribution_rank"] for s in ("S1", "S2", "S3", "S4")] == [2, 1, 2, 4]
+    # Scores 100·(4 − rank)/3; composite (equal weights):
+    # S1 (100 + 66.67 + 66.67)/3 = 700/9; S2 (33.33 + 100 + 100)/3 = 700/9 (a tie);
+    # S3 (100 + 33.33 + 66.67)/3 = 200/3; S4 0.
+    assert feb["S1"]["composite_score"] == pytest.approx(700 / 9)
+    assert feb["S2"]["composite_score"] == pytest.approx(700 / 9)
+    assert feb["S3"]["composite_score"] == pytest.approx(200 / 3)
+    assert [feb[s]["composite_rank"] for s in ("S1", "S2", "S3", "S4")] == [1, 1, 3, 4]
+    # January composite ranks S4 1, S3 2, S2 3, S1 4 → changes +3, +2, −1, −3.
+    assert [feb[s]["previous_rank"] for s in ("S1", "S2", "S3", "S4")] == [4, 3, 2, 1]
+    assert [feb[s]["rank_change"] for s in ("S1", "S2", "S3", "S4")] == [3, 2, -1, -3]
+    jan = got.filter(pl.col("month") == J)
+    assert jan.get_column("rank_change").null_count() == 4
+    # Sorted by month, then composite rank, then street.
+    assert got.select("month", "street").rows() == [
+        (J, "S4"), (J, "S3"), (J, "S2"), (J, "S1"), (F, "S1"), (F, "S2"), (F, "S3"), (F, "S4"),
+    ]  # fmt: skip
+
+
+def test_ranking_weights_come_from_settings() -> None:
+    s = Settings(ranking_weights=RankingWeights(occupancy_rate=2, registration_rate=1))
+    feb = ind.rank_streets(_streets(), s).filter(pl.col("month") == F)
+    got = {r["street"]: r for r in feb.iter_rows(named=True)}
+    # (2·occ + reg + tax)/4: S1 (200 + 66.67 + 66.67)/4 = 83.33; S2 (66.67 + 100 + 100)/4
+    # = 66.67; S3 (200 + 33.33 + 66.67)/4 = 75; S4 0.
+    assert got["S1"]["composite_score"] == pytest.approx(250 / 3)
+    assert got["S3"]["composite_score"] == pytest.approx(75)
+    assert [got[s]["composite_rank"] for s in ("S1", "S2", "S3", "S4")] == [1, 3, 2, 4]
+
+
+def test_a_single_street_scores_100() -> None:
+    one_street = _streets().filter(pl.col("street") == "S2")
+    got = ind.rank_streets(one_street)
+    assert got.get_column("composite_score").to_list() == [100.0, 100.0]
+    assert got.get_column("rank_change").to_list() == [None, 0]
