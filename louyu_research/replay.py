@@ -681,7 +681,18 @@ def _last_by(frame: pl.DataFrame, keys: list[str], as_of: date, date_col: str) -
 
 
 def tenants_at(p: Prepared, as_of: date) -> pl.LazyFrame:
-    return _last_by(p.tenant_versions, ["tenant_id"], as_of, "valid_from").drop("valid_from")
+    """Enterprises that moved in somewhere by `as_of`, with their attributes at `as_of`."""
+    movers = (
+        p.tenancy_events.lazy()
+        .filter((pl.col("type") == "TenantMovedIn") & (pl.col("occurred_on") <= as_of))
+        .select("tenant_id")
+        .unique()
+    )
+    return (
+        _last_by(p.tenant_versions, ["tenant_id"], as_of, "valid_from")
+        .join(movers, on="tenant_id", how="semi")
+        .drop("valid_from")
+    )
 
 
 def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> State:

@@ -1,9 +1,68 @@
-"""`louyu` commands of the replay module (filled in by its issue)."""
+"""`louyu state`: the state of the building economy as of a date, as the log knew it."""
 
 from __future__ import annotations
 
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
 import typer
+
+from ..log import DEFAULT_LOG, LogError
+from .common import Format, LogOption, parse_timestamp, usage_error, write_frame
+
+
+class StateFrame(StrEnum):
+    buildings = "buildings"
+    tenancies = "tenancies"
+    tenants = "tenants"
+    tax = "tax"
+    city_tax = "city_tax"
+    findings = "findings"
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        usage_error(f"--as-of: not a date YYYY-MM-DD: {value!r}")
+
+
+def state(
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Business date YYYY-MM-DD (events on that day count).")
+    ],
+    frame: Annotated[StateFrame, typer.Option("--frame", help="Which frame to print.")],
+    log: LogOption = DEFAULT_LOG,
+    recorded_by: Annotated[
+        str | None,
+        typer.Option("--recorded-by", help="Only events recorded by this RFC 3339 timestamp."),
+    ] = None,
+    upto_seq: Annotated[
+        int | None, typer.Option("--upto-seq", help="Only events with seq ≤ N.", min=0)
+    ] = None,
+    format_: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Replay the log: a frame of the state as of --as-of, pinned to a log position."""
+    day = _parse_date(as_of)
+    if recorded_by is not None and upto_seq is not None:
+        usage_error("give one cut-off: --recorded-by or --upto-seq, not both")
+    cut = parse_timestamp(recorded_by)
+    from ..replay import open_log
+
+    try:
+        result = open_log(log).replay(day, recorded_by=cut, upto_seq=upto_seq)
+    except LogError as err:
+        usage_error(str(err))
+    write_frame(result.frame(frame.value), format_)
+    pos = result.position
+    if format_ is Format.table:
+        typer.echo(
+            f"as of {day}, log position seq {pos['seq']} ({pos['recorded_at']}, {pos['hash'][:12]}…)",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    app.command()(state)
