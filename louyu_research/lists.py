@@ -234,12 +234,12 @@ def tenants_at_risk(
         .group_by("tenant_id", "building_id")
         .agg(
             pl.col("amount_yuan")
-            .filter(pl.col("period").is_between(*last))
+            .filter(pl.col("period").is_between(pl.lit(last[0]), pl.lit(last[1])))
             .sum()
             .cast(pl.Float64)
             .alias("tax_last_window_yuan"),
             pl.col("amount_yuan")
-            .filter(pl.col("period").is_between(*prev))
+            .filter(pl.col("period").is_between(pl.lit(prev[0]), pl.lit(prev[1])))
             .sum()
             .cast(pl.Float64)
             .alias("tax_previous_window_yuan"),
