@@ -23,7 +23,24 @@ from great_tables import GT, loc, style
 
 from .fonts import FONT_STACK
 
-Kind = Literal["text", "int", "num", "pct", "pct_pt", "area", "yuan", "wan", "date", "bool"]
+Kind = Literal[
+    "text",
+    "text_int",
+    "int",
+    "signed_int",
+    "num",
+    "pct",
+    "pct_pt",
+    "area",
+    "yuan",
+    "wan",
+    "date",
+    "bool",
+    "mixed",
+    "mixed_delta",
+]
+#: Kinds shown as text (left-aligned).
+TEXT_KINDS = frozenset({"text", "text_int", "date", "bool"})
 TABLE_MIME = "application/vnd.louyu.table+json"
 #: The mark shown where a figure is withheld by disclosure control.
 SUPPRESSED_MARK = "‡"
@@ -40,6 +57,9 @@ class Column:
     label: str
     kind: Kind = "text"
     decimals: int | None = None
+    #: for kinds "mixed"/"mixed_delta": a boolean column; true rows are rates (%, pp),
+    #: the others counts
+    percent_if: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +80,10 @@ class Table:
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
-        missing = [n for n in [*names, *self.suppressed.values()] if n not in self.frame.columns]
+        refs = [c.percent_if for c in self.columns if c.percent_if]
+        missing = [
+            n for n in [*names, *self.suppressed.values(), *refs] if n not in self.frame.columns
+        ]
         if missing:
             raise ValueError(f"table {self.name}: frame lacks column(s) {missing}")
         if len(set(c.label for c in self.columns)) != len(self.columns):
@@ -81,7 +104,9 @@ class Table:
                 e = (e.cast(pl.Float64) / 10_000).round(4)
             elif dtype.is_float():
                 # short, exact decimals: the workbook (%.16G) and the CSV (repr) then agree
-                e = e.round(6 if col.kind in ("pct", "pct_pt", "num") else 2)
+                e = e.round(
+                    6 if col.kind in ("pct", "pct_pt", "num", "mixed", "mixed_delta") else 2
+                )
             if col.name in self.suppressed:
                 e = (
                     pl.when(pl.col(self.suppressed[col.name]).fill_null(False))
@@ -96,6 +121,16 @@ class Table:
         exprs = []
         for col in self.columns:
             e = _format(pl.col(col.name), col, self.frame.schema[col.name])
+            if col.percent_if:
+                rate = "pct" if col.kind == "mixed" else "pct_pt"
+                count = "int" if col.kind == "mixed" else "signed_num"
+                as_rate = _format(pl.col(col.name), Column(col.name, col.label, rate), pl.Float64)  # type: ignore[arg-type]
+                as_count = _format(
+                    pl.col(col.name),
+                    Column(col.name, col.label, count, col.decimals),
+                    pl.Float64,  # type: ignore[arg-type]
+                )
+                e = pl.when(pl.col(col.percent_if)).then(as_rate).otherwise(as_count)
             e = e.fill_null(MISSING_MARK)
             if col.name in self.suppressed:
                 e = (
@@ -111,7 +146,7 @@ class Table:
     def gt(self) -> GT:
         """The great-tables object (deterministic id so rebuilt HTML is identical)."""
         shown = self.display()
-        numeric = [c.label for c in self.columns if c.kind not in ("text", "date", "bool")]
+        numeric = [c.label for c in self.columns if c.kind not in TEXT_KINDS]
         g = (
             GT(shown, id=f"tbl-{self.name}")
             .tab_header(title=self.title)
@@ -144,7 +179,7 @@ class Table:
         """A pipe table with the same display text (what pandoc turns into a Typst table)."""
         shown = self.display()
         labels = [c.label for c in self.columns]
-        aligns = [":--" if c.kind in ("text", "date", "bool") else "--:" for c in self.columns]
+        aligns = [":--" if c.kind in TEXT_KINDS else "--:" for c in self.columns]
         lines = [f"**{_md_escape(self.title)}**", ""]
         lines.append("| " + " | ".join(_md_escape(label) for label in labels) + " |")
         lines.append("|" + "|".join(aligns) + "|")
@@ -160,11 +195,17 @@ class Table:
         """JSON-ready typed content: travels in the notebook output so the renderer can write
         the workbook and CSV from the executed notebook alone."""
         typed = self.typed()
+        columns = []
+        for c in self.columns:
+            entry: dict[str, Any] = {"label": c.label, "kind": c.kind}
+            if c.percent_if:  # which rows are rates (the workbook formats them as %)
+                entry["rate_rows"] = self.frame.get_column(c.percent_if).fill_null(False).to_list()
+            columns.append(entry)
         return {
             "name": self.name,
             "title": self.title,
             "sheet": self.sheet or self.title,
-            "columns": [{"label": c.label, "kind": c.kind} for c in self.columns],
+            "columns": columns,
             "rows": [list(r) for r in typed.iter_rows()],
         }
 
@@ -210,6 +251,12 @@ def _format(e: pl.Expr, col: Column, dtype: pl.DataType) -> pl.Expr:
         return _thousands(e.cast(pl.Float64) / 10_000, d)
     if kind == "int":
         return _thousands(e.cast(pl.Float64), 0)
+    if kind == "text_int":
+        return e.cast(pl.Int64).cast(pl.String)
+    if kind in ("signed_int", "signed_num"):
+        d = 0 if col.decimals is None or kind == "signed_int" else col.decimals
+        v = e.cast(pl.Float64).round(d)
+        return pl.when(v > 0).then(pl.lit("+")).otherwise(pl.lit("")) + _thousands(v, d)
     d = {"area": 0, "yuan": 0, "num": 2}.get(kind, 2) if col.decimals is None else col.decimals
     return _thousands(e.cast(pl.Float64), d)
 
@@ -270,6 +317,7 @@ def file_stems(payloads: Sequence[Mapping[str, Any]]) -> list[str]:
 
 _XLSX_FORMATS: dict[str, dict[str, Any]] = {
     "int": {"num_format": "#,##0"},
+    "signed_int": {"num_format": "+#,##0;-#,##0;0"},
     "num": {"num_format": "#,##0.00"},
     "pct": {"num_format": "0.0%"},
     "pct_pt": {"num_format": "+0.0%;-0.0%;0.0%"},
@@ -305,10 +353,23 @@ def write_xlsx(
         for j, c in enumerate(cols):
             ws.write_string(0, j, c["label"], head)
             width = max([_width(c["label"])] + [_width(r[j]) for r in payload["rows"][:500]])
-            ws.set_column(j, j, min(max(width + 2, 8), 60), formats.get(c["kind"]))
+            ws.set_column(
+                j,
+                j,
+                min(max(width + 2, 8), 60),
+                formats.get(c["kind"]) if "rate_rows" not in c else None,
+            )
         for i, row in enumerate(payload["rows"], start=1):
             for j, v in enumerate(row):
-                _write_cell(ws, i, j, v, formats.get(cols[j]["kind"]))
+                kind = cols[j]["kind"]
+                if "rate_rows" in cols[j]:
+                    rate = cols[j]["rate_rows"][i - 1]
+                    kind = (
+                        ("pct" if rate else "int")
+                        if kind == "mixed"
+                        else ("pct_pt" if rate else "num")
+                    )
+                _write_cell(ws, i, j, v, formats.get(kind))
         ws.freeze_panes(1, 0)
         if payload["rows"]:
             ws.autofilter(0, 0, len(payload["rows"]), max(len(cols) - 1, 0))
