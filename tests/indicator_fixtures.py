@@ -118,3 +118,78 @@ def city_tax(rows: list[tuple[str, str | None, float]]) -> pl.DataFrame:
         schema={"period": pl.String, "district": pl.String, "amount_yuan": pl.Float64},
         orient="row",
     )
+
+
+# --- hand-built event logs ------------------------------------------------------------------
+
+
+class Drafts:
+    """Drafts with readable ids, recorded one minute apart from `start` (a back-fill)."""
+
+    def __init__(self, start: str = "2016-04-01T00:00:00+08:00") -> None:
+        from datetime import datetime
+
+        self.clock = datetime.fromisoformat(start)
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, type_: str, on: str, at: str | None = None, **data: Any) -> dict[str, Any]:
+        from datetime import datetime, timedelta
+
+        self.clock = datetime.fromisoformat(at) if at else self.clock + timedelta(minutes=1)
+        draft = {
+            "event_id": f"e{len(self.items) + 1}",
+            "type": type_,
+            "occurred_on": on,
+            "recorded_at": self.clock.isoformat(),
+            "data": data,
+        }
+        self.items.append(draft)
+        return draft
+
+    def building(self, bid: str, *, street: str = "新兴街道", **data: Any) -> None:
+        base = {
+            "building_id": bid,
+            "name": f"{bid}大厦",
+            "district": "南湖区",
+            "street": street,
+            "gross_floor_area_m2": 10000.0,
+            "rentable_area_m2": 8000.0,
+            "category": "office",
+            "standalone": True,
+            "status": "completed",
+            "completed_on": "2010-01-01",
+        }
+        base.update(data)
+        self.add("BuildingRegistered", "2015-01-01", **base)
+
+    def move_in(self, tid: str, bid: str, on: str, area: float, registered: bool = True) -> None:
+        self.add(
+            "TenantMovedIn",
+            on,
+            tenant_id=tid,
+            tenant_name=f"{tid}公司",
+            building_id=bid,
+            area_m2=area,
+            industry="I65",
+            industry_edition="2011",
+            registered_here=registered,
+        )
+
+    def tax(self, tid: str, bid: str, period: str, amount: float, at: str | None = None) -> None:
+        self.add(
+            "TaxReported",
+            f"{period}-28",
+            at,
+            tenant_id=tid,
+            building_id=bid,
+            period=period,
+            amount_yuan=amount,
+        )
+
+    def write(self, path: Any) -> Any:
+        from louyu_research.log import EventLog
+        from louyu_research.replay import open_log
+
+        EventLog.init(path)
+        EventLog(path).append(self.items)
+        return open_log(path)

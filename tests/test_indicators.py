@@ -7,13 +7,16 @@ test builds (not from the code under test).
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
-from indicator_fixtures import city_tax, panel, row, tax
+from indicator_fixtures import Drafts, city_tax, panel, row, tax
 
 from louyu_research import indicators as ind
+from louyu_research import lists
 from louyu_research.outputs import OutputInvalid
+from louyu_research.replay import Log
 from louyu_research.settings import FEATURED_PRESETS, FeaturedRule, RankingWeights, Settings
 
 J, F = "2016-01", "2016-02"
@@ -432,3 +435,141 @@ def test_a_single_street_scores_100() -> None:
     got = ind.rank_streets(one_street)
     assert got.get_column("composite_score").to_list() == [100.0, 100.0]
     assert got.get_column("rank_change").to_list() == [None, 0]
+
+
+# --- end to end: a hand-built event log ------------------------------------------------------
+
+CUT = "2016-04-30T00:00:00+08:00"
+
+
+def build_log(path: Path) -> Log:
+    """March 2016 on a small log; every figure of the tests below is worked out from it.
+
+    A 1,000 m² GFA (at the threshold): T1 600 m² registered, T2 200 m² not, T2 leaves on
+    31 March (the month's last day). B 999 m² GFA, C not standalone: out of scope.
+    D under construction, completed on 31 March, T4 moves in that day (1,000 m², not
+    registered). E retired on 15 March, its tenant T5 (500 m²) left that day. G's street is
+    redrawn from 新兴街道 to 城南街道 on 10 March; T6 1,500 m² since February.
+    Tax: T1 10,000 / 20,000 / 30,000 in Jan–Mar, March restated to 35,000 on 1 May (after
+    the cut-off); T6 5,000 in March; T3 (in B) and T7 (in C) pay but are out of scope.
+    City total 1,000,000 a month; a district total that must not count.
+    """
+    d = Drafts()
+    d.building("A", gross_floor_area_m2=1000.0, rentable_area_m2=900.0)
+    d.building("B", gross_floor_area_m2=999.0, rentable_area_m2=900.0)
+    d.building("C", gross_floor_area_m2=5000.0, rentable_area_m2=4000.0, standalone=False)
+    d.building("D", rentable_area_m2=4000.0, status="under_construction", completed_on=None)
+    d.items[-1]["data"].pop("completed_on")
+    d.building("E", gross_floor_area_m2=3000.0, rentable_area_m2=2500.0)
+    d.building("G", rentable_area_m2=2000.0)
+    d.move_in("T1", "A", "2015-06-01", 600)
+    d.move_in("T2", "A", "2015-06-01", 200, registered=False)
+    d.move_in("T3", "B", "2015-06-01", 800)
+    d.move_in("T7", "C", "2015-06-01", 800)
+    d.move_in("T5", "E", "2015-06-01", 500)
+    d.move_in("T6", "G", "2016-02-10", 1500)
+    d.add("BuildingFeaturedDesignated", "2016-03-01", building_id="A", industry="information")
+    d.add("BuildingUpdated", "2016-03-10", building_id="G", street="城南街道")
+    d.add("TenantMovedOut", "2016-03-15", tenant_id="T5", building_id="E", reason="left_city")
+    d.add("BuildingRetired", "2016-03-15", building_id="E", reason="demolished")
+    d.add("BuildingCompleted", "2016-03-31", building_id="D")
+    d.move_in("T4", "D", "2016-03-31", 1000, registered=False)
+    d.add("TenantMovedOut", "2016-03-31", tenant_id="T2", building_id="A")
+    for period, amount in (("2016-01", 10_000), ("2016-02", 20_000), ("2016-03", 30_000)):
+        d.tax("T1", "A", period, amount)
+        d.add("CityTaxReported", f"{period}-28", period=period, amount_yuan=1_000_000.0)
+    d.add("CityTaxReported", "2016-03-28", period="2016-03", amount_yuan=500_000.0,
+          district="南湖区")  # fmt: skip
+    d.tax("T6", "G", "2016-03", 5_000)
+    d.tax("T3", "B", "2016-03", 1_000_000)
+    d.tax("T7", "C", "2016-03", 2_000_000)
+    d.tax("T1", "A", "2016-03", 35_000, at="2016-05-01T09:00:00+08:00")  # restated later
+    return d.write(path)
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory: pytest.TempPathFactory) -> Log:
+    return build_log(tmp_path_factory.mktemp("log") / "events")
+
+
+def test_log_figures_at_a_cut_off(small_log: Log) -> None:
+    from datetime import datetime
+
+    pinned = ind.figures_from_log(
+        small_log, "2016-03", "city", recorded_by=datetime.fromisoformat(CUT)
+    )
+    r = one(pinned.frame, month="2016-03")
+    # In scope on 31 March: A (1,000 m²), D (completed that day), G. Not B, C, E.
+    assert r["buildings"] == 3
+    assert r["rentable_area_m2"] == 900 + 4000 + 2000
+    # A 600 (T2 left on the last day), D 1,000 (T4 came that day), G 1,500.
+    assert r["occupied_area_m2"] == 600 + 1000 + 1500
+    assert r["vacant_area_m2"] == 6900 - 3100
+    assert (r["tenancies"], r["registered_tenancies"]) == (3, 2)  # T1, T4 (no), T6
+    assert r["tax_yuan"] == 30_000 + 5_000  # the restatement was recorded after the cut-off
+    assert r["tax_yuan_ytd"] == 10_000 + 20_000 + 30_000 + 5_000
+    assert r["city_tax_yuan_ytd"] == 3_000_000
+    assert r["tax_share_ytd"] == pytest.approx(65_000 / 3_000_000)
+    assert (r["move_ins"], r["move_outs"]) == (1, 1)  # T4 in D; T2 out of A (T5: E retired)
+    assert (r["designated_buildings"], r["featured_buildings"], r["key_buildings"]) == (1, 0, 0)
+    assert r["new_supply_m2"] == 4000  # D
+    assert r["withdrawn_m2"] == 2500  # E
+    # A 800 → 600, G 1,500 → 1,500, D enters and lets 1,000, E leaves with 500 let.
+    assert r["net_absorption_m2"] == -200 + 0 + 1000 - 500
+    # = vacant at start (A 100, E 2,000, G 500) + supply − withdrawn − vacant at end
+    assert r["net_absorption_m2"] == 2600 + 4000 - 2500 - 3800
+    assert r["gross_take_up_m2"] == 1000
+    assert r["top10_tax_share"] == pytest.approx(1.0)
+    assert pinned.settings == Settings()
+    assert pinned.position["recorded_at"] < "2016-05"
+    # The same position by seq gives the same figures; at HEAD March is restated.
+    by_seq = ind.figures_from_log(small_log, "2016-03", upto_seq=pinned.position["seq"])
+    assert by_seq.frame.equals(pinned.frame)
+    head = one(ind.figures_from_log(small_log, "2016-03").frame, month="2016-03")
+    assert (head["tax_yuan"], head["tax_yuan_ytd"]) == (40_000, 70_000)
+
+
+def test_log_street_boundary_change(small_log: Log) -> None:
+    streets = ind.figures_from_log(small_log, ["2016-02", "2016-03"], "street").frame
+    feb = one(streets, month="2016-02", street="新兴街道")
+    assert feb["buildings"] == 3  # A, E, G (D not completed yet)
+    assert streets.filter(pl.col("month") == "2016-02").height == 1
+    mar_x = one(streets, month="2016-03", street="新兴街道")
+    mar_c = one(streets, month="2016-03", street="城南街道")
+    assert (mar_x["buildings"], mar_c["buildings"]) == (2, 1)  # A, D | G
+    assert mar_c["reporting_area"] == ZONE
+    assert (mar_c["tax_yuan_ytd"], mar_c["occupied_area_m2"]) == (5_000, 1500)
+    assert mar_x["withdrawn_m2"] == 2500
+    areas = ind.figures_from_log(small_log, "2016-03", "reporting_area").frame
+    assert areas.select("reporting_area", "buildings").rows() == [("南湖区", 2), (ZONE, 1)]
+
+
+def test_log_months_outside_are_refused(small_log: Log) -> None:
+    first, last = ind.covered_months(small_log)
+    # Business dates run from the registrations (2015-01-01) to the last move (2016-03-31).
+    assert (first, last) == ("2015-01", "2016-03")
+    for month in ("2014-12", "2016-04"):
+        with pytest.raises(ind.MonthError, match="outside the log"):
+            ind.figures_from_log(small_log, month)
+
+
+def test_log_targets_ranking_and_lists(small_log: Log) -> None:
+    t = ind.targets_from_log(small_log, 2016).frame
+    occ = one(t, indicator="occupancy_rate")
+    # 2016 runs to March in this log: March's figure, 9 months left.
+    assert (occ["month"], occ["year_end"], occ["months_left"]) == ("2016-03", False, 9)
+    assert occ["value"] == pytest.approx(3100 / 6900)
+    assert occ["pace_needed_per_month"] == pytest.approx((0.75 - 3100 / 6900) / 9)
+    share = one(t, indicator="tax_share_ytd")  # at HEAD, with the restatement: 70,000
+    assert (share["month"], share["value"]) == ("2016-03", pytest.approx(70_000 / 3_000_000))
+    assert one(t, indicator="key_buildings")["pace_needed_per_month"] == pytest.approx(70 / 9)
+    r = ind.ranking_from_log(small_log, "2016-03").frame
+    # 新兴街道 (A, D): occupancy 1,600/4,900, registration 1/2, tax 70,000 of 75,000 at HEAD;
+    # 城南街道 (G): 1,500/2,000, 1/1, 5,000 of 75,000. Composite: 城南 (100+100+0)/3 first.
+    assert r.select("street", "occupancy_rank", "registration_rank", "tax_contribution_rank",
+                    "composite_rank").rows() == [("城南街道", 1, 1, 2, 1), ("新兴街道", 2, 2, 1, 2)]  # fmt: skip
+    # February: 新兴街道 alone (G was still in it), rank 1 → 2; 城南街道 was not ranked.
+    assert r.get_column("rank_change").to_list() == [None, -1]
+    key = lists.list_from_log(small_log, "vacancy", "2016-03").frame
+    # A 300 of 900 (33%), D 3,000 of 4,000 (75%); G 25%.
+    assert key.select("building_id", "vacancy_reason").rows() == [("D", "rate"), ("A", "rate")]
