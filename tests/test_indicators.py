@@ -573,3 +573,101 @@ def test_log_targets_ranking_and_lists(small_log: Log) -> None:
     key = lists.list_from_log(small_log, "vacancy", "2016-03").frame
     # A 300 of 900 (33%), D 3,000 of 4,000 (75%); G 25%.
     assert key.select("building_id", "vacancy_reason").rows() == [("D", "rate"), ("A", "rate")]
+
+
+# --- the CLI ---------------------------------------------------------------------------------
+
+
+def louyu(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from louyu_research.cli import app
+
+    r = CliRunner().invoke(app, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_cli_indicators_json_is_pinned_and_echoes_settings(small_log: Log) -> None:
+    import json
+
+    code, out, err = louyu("indicators", "--log", str(small_log.path), "--month", "2016-03",
+                           "--level", "area", "--recorded-by", CUT, "--format", "json")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["settings"] == Settings().as_record()
+    assert doc["log_position"]["recorded_at"] < "2016-05"
+    rows = {r["reporting_area"]: r for r in doc["rows"]}
+    assert set(rows) == {"南湖区", ZONE}
+    assert rows["南湖区"]["tax_yuan_ytd"] == 60_000  # A only: before the restatement
+    assert rows[ZONE]["buildings"] == 1
+    for col in ("occupancy_rate", "registration_rate", "tax_share_ytd", "net_absorption_m2"):
+        assert col in rows["南湖区"]
+
+
+def test_cli_indicators_csv_building_level_and_settings_file(
+    small_log: Log, tmp_path: Path
+) -> None:
+    import io
+    import json
+
+    settings = tmp_path / "s.toml"
+    settings.write_text("scope_min_gross_floor_area_m2 = 999.0\n", "utf-8")
+    code, out, err = louyu("indicators", "--log", str(small_log.path), "--month", "2016-03",
+                           "--level", "building", "--settings", str(settings), "--format", "csv")  # fmt: skip
+    assert code == 0, err
+    header = [line for line in out.splitlines() if line.startswith("#")]
+    assert (
+        json.loads(header[0].removeprefix("# settings: "))["scope_min_gross_floor_area_m2"] == 999
+    )
+    frame = pl.read_csv(io.StringIO(out), comment_prefix="#")
+    # with a 999 m² threshold B is in scope too
+    assert frame.filter(pl.col("in_scope")).get_column("building_id").to_list() == [
+        "A", "B", "D", "G",
+    ]  # fmt: skip
+    assert frame.columns[:6] == ["month", "building_id", "name", "street", "admin_district",
+                                 "reporting_area"]  # fmt: skip
+
+
+def test_cli_usage_errors_are_one_line_exit_2(small_log: Log, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("vacancy_min_rate = 3\n", "utf-8")
+    log = str(small_log.path)
+    cases = [
+        (["indicators", "--log", log, "--month", "2016-07"], "outside the log"),
+        (["indicators", "--log", log, "--month", "2016-03", "--level", "county"], "unknown level"),
+        (["indicators", "--log", log, "--month", "2016-03", "--settings", str(bad)],
+         "vacancy_min_rate"),
+        (["indicators", "--log", log, "--month", "March"], "not a month"),
+        (["indicators", "--log", log, "--month", "2016-03", "--upto-seq", "3",
+          "--recorded-by", CUT], "one cut-off"),
+        (["targets", "--log", log, "--year", "2019"], "no target for 2019"),
+        (["ranking", "--log", log, "--month", "2013-01"], "outside the log"),
+        (["list", "empty", "--log", log, "--month", "2016-03"], "unknown list"),
+        (["indicators", "--log", str(tmp_path / "nowhere"), "--month", "2016-03"], ""),
+    ]  # fmt: skip
+    for args, message in cases:
+        code, out, err = louyu(*args)
+        assert code == 2, (args, out, err)
+        assert len(err.strip().splitlines()) == 1, (args, err)
+        assert message in err, (args, err)
+        assert out == ""
+
+
+def test_cli_targets_ranking_and_lists(small_log: Log) -> None:
+    log = str(small_log.path)
+    code, out, err = louyu("targets", "--log", log, "--year", "2016", "--labels", "zh")
+    assert code == 0, err
+    assert out.startswith("# settings: ")
+    assert "目标值" in out and "所需月均进度" in out
+    code, out, err = louyu("ranking", "--log", log, "--month", "2016-03", "--format", "csv")
+    assert code == 0, err
+    assert "# method: 每月对至少有一幢纳统楼宇的街道" in out
+    for kind in ("key", "vacancy", "low-output", "featured", "at-risk"):
+        code, out, err = louyu("list", kind, "--log", log, "--month", "2016-03", "--format", "csv")
+        assert code == 0, (kind, err)
+        assert out.startswith("# settings: ")
+    code, out, _ = louyu("list", "featured", "--log", log, "--month", "2016-03", "--format", "csv")
+    # A is designated (information) but has one tenancy: designated only.
+    assert "A,A大厦,新兴街道,南湖区,南湖区,office,1," in out and "designated_only" in out
+    code, out, _ = louyu("glossary", "--format", "csv")
+    assert code == 0 and "occupancy_rate,入驻率,Occupancy rate" in out
