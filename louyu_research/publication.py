@@ -82,6 +82,24 @@ def quarters_covered(first_month: str, last_month: str) -> list[str]:
     return out
 
 
+def log_months(log: Any, upto_seq: int | None = None) -> tuple[str, str]:
+    """The months a report can speak of: from the first month the log recorded anything
+    (opening stock is back-dated to old completion dates, so business dates start earlier)
+    to the last business month it holds."""
+    from .indicators import covered_months
+
+    first, last = covered_months(log, upto_seq=upto_seq)
+    recorded = (
+        log.scan(upto_seq=upto_seq)
+        .select(
+            pl.col("recorded_at").min().dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m")
+        )
+        .collect()
+        .item()
+    )
+    return max(first, recorded or first), last
+
+
 def check_quarter(quarter: str, first_month: str, last_month: str) -> str:
     """The quarter, checked well formed and inside the log's months."""
     parse_quarter(quarter)
@@ -349,7 +367,7 @@ class QuarterlyReport:
         s = settings or Settings()
         lg = open_log(log)
         seq = upto_seq if upto_seq is not None else lg.head.seq
-        first, last = ind.covered_months(lg, upto_seq=seq)
+        first, last = log_months(lg, seq)
         check_quarter(quarter, first, last)
         month = quarter_months(quarter)[-1]
         prev_month = ind.shift_month(month, -1)
@@ -386,7 +404,7 @@ class QuarterlyReport:
         )
         cutoff = previous_cutoff(lg, quarter, seq)
         revisions = _revisions(lg, quarter, cutoff, seq, s, first)
-        late = late_and_restated(lg.scan(upto_seq=seq).collect(), quarter, cutoff.get("seq"))
+        late = late_and_restated(lg.scan(upto_seq=seq), quarter, cutoff.get("seq"), lang)
         return cls(
             quarter=quarter,
             edition=edition,
@@ -1170,7 +1188,9 @@ class QuarterlyReport:
             ),
             sheet="补报与更正" if self._zh() else "Late data",
         )
-        rev = self.revisions
+        rev = self.revisions.with_columns(
+            _mapped("indicator", INDICATOR_LABEL, lang).alias("indicator_label")
+        )
         t_rev = Table(
             "revisions",
             (
@@ -1322,7 +1342,7 @@ LATE_KINDS = {
 
 
 def late_and_restated(
-    events: pl.DataFrame, quarter: str, cutoff_seq: int | None, lang: Lang = "zh"
+    events: pl.DataFrame | pl.LazyFrame, quarter: str, cutoff_seq: int | None, lang: Lang = "zh"
 ) -> pl.DataFrame:
     """Events recorded after the previous report's cut-off about business dates on or before
     the previous quarter's end: late tax, restatements (a later report of the same tenant,
