@@ -17,6 +17,8 @@ Choices (INDICATORS.md leaves them open; the glossary repeats them for readers):
   occupancy = occupied ÷ rentable, registration = registered ÷ tenancies,
   tax per m² = tax YTD ÷ rentable, tax share = tax YTD ÷ city total tax YTD.
 * `vacant_area_m2` = rentable − occupied (not clipped, so occupied + vacant = rentable).
+* Sums are rounded to 1e-4 m² and to the fen (a float sum depends on the order of addition,
+  which a group-by does not fix), so every figure is the same on every run.
 * `tax_share_ytd`: the denominator is Σ `CityTaxReported` without district over Jan..M of
   M's year; it is null when any of those months has no city total (a partial denominator
   would overstate the share). At street and area level it is the level's share of the city.
@@ -198,7 +200,7 @@ def city_tax_ytd(city_tax: pl.DataFrame, months: Sequence[str]) -> pl.DataFrame:
         .select(
             "month",
             pl.when(pl.col("n") == pl.col("month").str.slice(5, 2).cast(pl.Int64))
-            .then(pl.col("total"))
+            .then(pl.col("total").round(2))
             .otherwise(None)
             .cast(pl.Float64)
             .alias("city_tax_yuan_ytd"),
@@ -346,15 +348,23 @@ def top10_tax_share(
         .filter(pl.col("in_scope"))
         .select("month", "building_id", *[k for k in keys if k not in ("month", "building_id")])
     )
-    months = contributions.lazy().select("month").unique()
+    months = (
+        contributions.lazy()
+        .select("month")
+        .unique()
+        .with_columns(pl.col("month").str.slice(0, 4).alias("year"))
+    )
     ytd = (
         tax.lazy()
-        .select("tenant_id", "building_id", "period", pl.col("amount_yuan").cast(pl.Float64))
-        .join(months, how="cross")
-        .filter(
-            (pl.col("period") <= pl.col("month"))
-            & (pl.col("period").str.slice(0, 4) == pl.col("month").str.slice(0, 4))
+        .select(
+            "tenant_id",
+            "building_id",
+            "period",
+            pl.col("period").str.slice(0, 4).alias("year"),
+            pl.col("amount_yuan").cast(pl.Float64),
         )
+        .join(months, on="year")  # each report joins the months of its year …
+        .filter(pl.col("period") <= pl.col("month"))  # … up to which it counts (YTD)
         .join(members, on=["month", "building_id"])
         .group_by([*keys, "tenant_id"])
         .agg(pl.col("amount_yuan").sum())
@@ -362,8 +372,8 @@ def top10_tax_share(
     return (
         ytd.group_by(keys)
         .agg(
-            pl.col("amount_yuan").sort(descending=True).head(top).sum().alias("top"),
-            pl.col("amount_yuan").sum().alias("total"),
+            pl.col("amount_yuan").sort(descending=True).head(top).sum().round(2).alias("top"),
+            pl.col("amount_yuan").sum().round(2).alias("total"),
         )
         .select(
             *keys,
@@ -406,6 +416,12 @@ def aggregate(
             *[pl.col(c).sum() for c in (*COUNT_COLUMNS, *SUM_COLUMNS)]
         )
         ident = list(LEVEL_KEYS[level])
+    # Sums of floats depend on the order of addition, which a group-by does not fix: round
+    # areas to 1e-4 m² and money to the fen so a figure is the same on every run.
+    summed = summed.with_columns(
+        *[pl.col(c).round(4) for c in SUM_COLUMNS if c.endswith("_m2")],
+        *[pl.col(c).round(2) for c in SUM_COLUMNS if c.startswith("tax_")],
+    )
     out = (
         summed.join(city_tax_ytd(city_tax, months), on="month", how="left")
         .join(top10_tax_share(contributions, tax, level), on=keys, how="left")
@@ -573,8 +589,8 @@ def rank_streets(streets: pl.DataFrame, settings: Settings | None = None) -> pl.
         streets.lazy()
         .filter(pl.col("buildings") > 0)
         .with_columns(
-            pl.when(pl.col("tax_yuan_ytd").sum().over("month") > 0)
-            .then(pl.col("tax_yuan_ytd") / pl.col("tax_yuan_ytd").sum().over("month"))
+            pl.when(pl.col("tax_yuan_ytd").sum().over("month").round(2) > 0)
+            .then(pl.col("tax_yuan_ytd") / pl.col("tax_yuan_ytd").sum().over("month").round(2))
             .otherwise(None)
             .alias("tax_contribution"),
             pl.len().over("month").alias("ranked_streets"),
