@@ -28,7 +28,7 @@ schemas: setup  ## Regenerate JSON Schemas of events and frames into schemas/
 	$(LOUYU) schemas --out schemas
 
 sample: setup  ## Regenerate the shipped sample log in events/ from its recorded seed
-	$(LOUYU) simulate --recorded --out events
+	$(LOUYU) simulate --recorded --out events --force
 
 report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITION=internal] [LANG=en] [REVISE=1]
 	$(LOUYU) report --quarter "$(QUARTER)" $(if $(EDITION),--edition $(EDITION)) $(if $(filter en,$(LANG)),--lang en) $(if $(REVISE),--revise)
