@@ -136,15 +136,20 @@ def pdf_missing_glyphs(path: Path) -> list[str]:
                 codes = [raw[i : i + 2] for i in range(0, len(raw) - 1, 2)]
                 if b"\x00\x00" in codes:
                     found.append(where)
-        xobjects = (resources or {}).get("/XObject") or {}
-        for name, ref in xobjects.items():
-            xo = ref.get_object()
-            if xo.get("/Subtype") == "/Form":
+        resources = _resolve(resources) or {}
+        xobjects = _resolve(resources.get("/XObject")) or {}
+        for name in list(xobjects.keys()):
+            xo = _resolve(xobjects[name])
+            if hasattr(xo, "get") and xo.get("/Subtype") == "/Form":
                 scan(xo.get_data(), xo.get("/Resources"), f"{where} form {name}")
 
     for number, page in enumerate(reader.pages, start=1):
         scan(page.get_contents(), page.get("/Resources"), f"page {number}")
     return found
+
+
+def _resolve(obj):
+    return obj.get_object() if hasattr(obj, "get_object") else obj
 
 
 def pdf_text(path: Path) -> str:
