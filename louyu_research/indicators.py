@@ -593,7 +593,7 @@ def rank_streets(streets: pl.DataFrame, settings: Settings | None = None) -> pl.
             .then(pl.col("tax_yuan_ytd") / pl.col("tax_yuan_ytd").sum().over("month").round(2))
             .otherwise(None)
             .alias("tax_contribution"),
-            pl.len().over("month").alias("ranked_streets"),
+            pl.len().over("month").cast(pl.Int64).alias("ranked_streets"),
         )
     )
     n = pl.col("ranked_streets")
@@ -711,6 +711,19 @@ class Inputs:
     position: dict[str, Any]
     settings: Settings
 
+    def figures(self, level: Level = "city", divisions: pl.DataFrame | None = None) -> Pinned:
+        """`figures` of these months at `level` (read the log once, then every level)."""
+        frame = figures(
+            self.panel,
+            tax=self.tax,
+            city_tax=self.city_tax,
+            level=level,
+            divisions=divisions,
+            settings=self.settings,
+            months=self.months,
+        )
+        return Pinned(frame, self.settings, self.position)
+
 
 def read_inputs(
     log: Any,
@@ -745,16 +758,7 @@ def figures_from_log(
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
     inp = read_inputs(log, months, recorded_by=recorded_by, upto_seq=upto_seq, settings=settings)
-    frame = figures(
-        inp.panel,
-        tax=inp.tax,
-        city_tax=inp.city_tax,
-        level=level,
-        divisions=divisions,
-        settings=inp.settings,
-        months=inp.months,
-    )
-    return Pinned(frame, inp.settings, inp.position)
+    return inp.figures(level, divisions)
 
 
 def targets_from_log(

@@ -25,12 +25,13 @@ end are listed. Choices:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 import polars as pl
 
-from .indicators import Pinned, featured_expr, figures, month_end, read_inputs, shift_month
+from .indicators import Pinned, featured_expr, month_end, read_inputs, shift_month
 from .outputs import validate_frame
 from .settings import Settings
 
@@ -310,6 +311,43 @@ def tenants_at_risk(
     return validate_frame(out, "TenantsAtRiskList")
 
 
+def lists_from_log(
+    log: Any,
+    month: str,
+    kinds: Sequence[ListKind] = LIST_KINDS,
+    *,
+    recorded_by: datetime | None = None,
+    upto_seq: int | None = None,
+    settings: Settings | None = None,
+    divisions: pl.DataFrame | None = None,
+) -> dict[ListKind, Pinned]:
+    """The lists `kinds` of `month` as the log knew them at the cut-off (read once)."""
+    unknown = [k for k in kinds if k not in LIST_KINDS]
+    if unknown:
+        raise ValueError(f"unknown list {unknown[0]!r} (one of {', '.join(LIST_KINDS)})")
+    cut: dict[str, Any] = {"recorded_by": recorded_by, "upto_seq": upto_seq}
+    inp = read_inputs(log, [month], settings=settings, **cut)
+    s = inp.settings
+    sheet = building_sheet(inp.figures("building", divisions).frame, inp.panel, month)
+    out: dict[ListKind, Pinned] = {}
+    for kind in kinds:
+        if kind == "key":
+            frame = key_buildings(sheet, s)
+        elif kind == "vacancy":
+            frame = vacancy_list(sheet, s)
+        elif kind == "low-output":
+            frame = low_output_list(sheet, s)
+        elif kind == "featured":
+            frame = featured_list(sheet, s)
+        else:
+            now = log.replay(month_end(month), settings=s, **cut).tenancies
+            earlier = shift_month(month, -s.at_risk_window_months)
+            before = log.replay(month_end(earlier), settings=s, **cut).tenancies
+            frame = tenants_at_risk(sheet, now, before, inp.tax, month, s)
+        out[kind] = Pinned(frame, s, inp.position)
+    return out
+
+
 def list_from_log(
     log: Any,
     kind: ListKind,
@@ -321,32 +359,12 @@ def list_from_log(
     divisions: pl.DataFrame | None = None,
 ) -> Pinned:
     """One list of `month` as the log knew it at the cut-off (default HEAD)."""
-    if kind not in LIST_KINDS:
-        raise ValueError(f"unknown list {kind!r} (one of {', '.join(LIST_KINDS)})")
-    cut: dict[str, Any] = {"recorded_by": recorded_by, "upto_seq": upto_seq}
-    inp = read_inputs(log, [month], settings=settings, **cut)
-    buildings = figures(
-        inp.panel,
-        tax=inp.tax,
-        city_tax=inp.city_tax,
-        level="building",
+    return lists_from_log(
+        log,
+        month,
+        [kind],
+        recorded_by=recorded_by,
+        upto_seq=upto_seq,
+        settings=settings,
         divisions=divisions,
-        settings=inp.settings,
-        months=inp.months,
-    )
-    sheet = building_sheet(buildings, inp.panel, month)
-    s = inp.settings
-    if kind == "key":
-        frame = key_buildings(sheet, s)
-    elif kind == "vacancy":
-        frame = vacancy_list(sheet, s)
-    elif kind == "low-output":
-        frame = low_output_list(sheet, s)
-    elif kind == "featured":
-        frame = featured_list(sheet, s)
-    else:
-        now = log.replay(month_end(month), settings=s, **cut).tenancies
-        earlier = shift_month(month, -s.at_risk_window_months)
-        before = log.replay(month_end(earlier), settings=s, **cut).tenancies
-        frame = tenants_at_risk(sheet, now, before, inp.tax, month, s)
-    return Pinned(frame, s, inp.position)
+    )[kind]

@@ -119,7 +119,7 @@ class StreetRanking(_Model):
     admin_district: str = _f("admin_district")
     reporting_area: str = _f("reporting_area")
     buildings: int = _f("buildings", ge=1)
-    ranked_streets: pl.UInt32 = _f("ranked_streets", ge=1)
+    ranked_streets: int = _f("ranked_streets", ge=1)
     occupancy_rate: float = _f("occupancy_rate", nullable=True)
     occupancy_rank: int = _f("occupancy_rank", ge=1)
     occupancy_score: float = _f("occupancy_score", ge=0, le=100)
