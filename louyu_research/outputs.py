@@ -234,6 +234,17 @@ MODELS: dict[str, type[_Model]] = {
         TenantsAtRiskList,
     )
 }
+
+
+def _document(model: type[_Model]) -> None:
+    """Append each column's meaning (the glossary's) to the model's docstring."""
+    lines = [f"    {name}: {col.description}" for name, col in model.to_schema().columns.items()]
+    model.__doc__ = (model.__doc__ or "").rstrip() + "\n\n    Columns:\n" + "\n".join(lines) + "\n"
+
+
+for _model in MODELS.values():
+    _document(_model)
+
 FIGURES_MODEL = {
     "building": "BuildingFigures",
     "street": "StreetFigures",
@@ -269,7 +280,7 @@ def model_json(model: str) -> dict[str, Any]:
     schema = m.to_schema()
     return {
         "title": model,
-        "description": " ".join((m.__doc__ or "").split()),
+        "description": " ".join((m.__doc__ or "").split("Columns:")[0].split()),
         "strict": True,
         "columns": {
             name: {
