@@ -91,6 +91,14 @@ SUM_COLUMNS = (
     "net_absorption_m2",
     "gross_take_up_m2",
 )
+#: The plan's five target indicators (INDICATORS.md), in the plan's order.
+PLAN_INDICATORS = (
+    "occupancy_rate",
+    "registration_rate",
+    "tax_share_ytd",
+    "featured_buildings",
+    "key_buildings",
+)
 #: The figure columns of every level, in output order (INDICATORS.md names + withdrawn_m2).
 FIGURE_COLUMNS = (
     "buildings",
