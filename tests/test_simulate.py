@@ -7,13 +7,20 @@ December 31st, as recorded at the head of the log.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from louyu_research.events import is_valid_uscc
 from louyu_research.log import EventLog
+from louyu_research.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "events"
@@ -178,9 +185,321 @@ def shipped_records() -> list[dict[str, Any]]:
     return list(EventLog(SHIPPED).iter_records())
 
 
-def segment_bytes(path: Path) -> dict[str, bytes]:
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from louyu_research.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+def log_files(path: Path) -> dict[str, bytes]:
+    """Every file of a log folder that git keeps (not the disposable .cache and .lock)."""
     return {
-        p.name: p.read_bytes()
-        for p in sorted(path.iterdir())
-        if p.is_file() and p.name not in (".lock",)
+        p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and p.name != ".lock"
     }
+
+
+# --- determinism ---------------------------------------------------------------------------------
+
+
+def test_same_seed_and_scale_give_the_same_bytes(tmp_path: Path) -> None:
+    # one run in this process, one through the CLI in another process with another hash seed
+    write_log(simulate(seed=11, scale=0.05), tmp_path / "a")
+    done = run_cli(
+        "simulate",
+        "--seed",
+        "11",
+        "--scale",
+        "0.05",
+        "--out",
+        str(tmp_path / "b"),
+        env={"PYTHONHASHSEED": "123"},
+    )
+    assert done.returncode == 0, done.stderr
+    a, b = log_files(tmp_path / "a"), log_files(tmp_path / "b")
+    b.pop("README.md")
+    assert a.keys() == b.keys()
+    assert any(name.endswith(".jsonl.gz") for name in a)
+    for name in a:
+        assert a[name] == b[name], name
+
+
+def test_another_seed_gives_another_log() -> None:
+    one, two = simulate(seed=1, scale=0.03), simulate(seed=2, scale=0.03)
+    assert one.drafts != two.drafts
+    names = lambda s: {d["data"]["name"] for d in s.drafts if d["type"] == "BuildingRegistered"}  # noqa: E731
+    assert names(one) != names(two)
+
+
+def test_scale_multiplies_the_buildings() -> None:
+    small, large = simulate(seed=5, scale=0.05), simulate(seed=5, scale=0.2)
+    assert (small.buildings, large.buildings) == (round(470 * 0.05), round(470 * 0.2))
+
+
+@pytest.mark.slow
+def test_shipped_log_is_the_generators_output_for_its_recorded_seed(tmp_path: Path) -> None:
+    """`make sample` rebuilds events/ byte for byte (segments, HEAD, log.json and README.md)."""
+    done = run_cli("simulate", "--recorded", "--out", str(tmp_path / "events"))
+    assert done.returncode == 0, done.stderr
+    shipped, fresh = log_files(SHIPPED), log_files(tmp_path / "events")
+    assert shipped.keys() == fresh.keys()
+    for name in shipped:
+        assert shipped[name] == fresh[name], f"events/{name} differs from a fresh generation"
+    assert f"seed **{RECORDED_SEED}**, scale **{RECORDED_SCALE:g}**" in (
+        SHIPPED / "README.md"
+    ).read_text("utf-8")
+
+
+# --- the shipped log -------------------------------------------------------------------------------
+
+
+def test_shipped_log_verifies() -> None:
+    assert EventLog(SHIPPED).verify() == []
+
+
+def test_shipped_log_is_small_enough_for_git() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "events"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    files = [ROOT / line for line in tracked.stdout.splitlines()]
+    assert files, "events/ is not committed"
+    assert {".cache", ".lock"}.isdisjoint(p.name for p in files)
+    total = sum(p.stat().st_size for p in files)
+    assert total <= 20 * 1024 * 1024, f"events/ holds {total:,} bytes"
+    # sealed segments are compressed: only the newest is plain
+    plain = [p.name for p in files if p.name.endswith(".jsonl")]
+    assert plain == [EventLog(SHIPPED).head.segment]
+
+
+def test_every_tenant_id_is_a_valid_unified_social_credit_code() -> None:
+    ids = {r["data"]["tenant_id"] for r in shipped_records() if "tenant_id" in r["data"]}
+    assert len(ids) > 3000
+    assert all(len(t) == 18 and is_valid_uscc(t) for t in ids)
+
+
+def test_every_timestamp_is_back_filled_in_china_time() -> None:
+    stamps = [r["recorded_at"] for r in shipped_records()]
+    assert all(s.endswith("+08:00") for s in stamps)
+    assert stamps == sorted(stamps)  # all in one offset: text order is time order
+    assert stamps[0].startswith("2014-01") and stamps[-1] < "2019-04"
+
+
+def test_industry_codes_follow_the_edition_in_force() -> None:
+    move_ins = [r for r in shipped_records() if r["type"] == "TenantMovedIn"]
+    for r in move_ins:
+        expected = "2017" if r["occurred_on"] >= "2017-10-01" else "2011"
+        assert r["data"]["industry_edition"] == expected, r["event_id"]
+    # health is 83 in the 2011 edition and 84 in 2017: both appear, each with its edition
+    assert any(
+        r["data"]["industry"] == "Q83" and r["data"]["industry_edition"] == "2011" for r in move_ins
+    )
+    recoded = [
+        r
+        for r in shipped_records()
+        if r["type"] == "TenantUpdated" and r["data"].get("industry_edition") == "2017"
+    ]
+    assert recoded and all(r["occurred_on"] == "2017-10-01" for r in recoded)
+
+
+def test_monthly_tax_is_recorded_in_the_following_weeks_with_late_and_restated_returns() -> None:
+    taxes = [r for r in shipped_records() if r["type"] == "TaxReported"]
+
+    def months_late(r: dict[str, Any]) -> int:
+        y, m = map(int, r["data"]["period"].split("-"))
+        ry, rm = int(r["recorded_at"][:4]), int(r["recorded_at"][5:7])
+        return (ry - y) * 12 + rm - m
+
+    lateness = [months_late(r) for r in taxes]
+    assert min(lateness) >= 1
+    assert sum(x == 1 for x in lateness) / len(lateness) > 0.95
+    assert sum(x >= 2 for x in lateness) > 100  # some arrive late
+    keys = defaultdict(int)
+    for r in taxes:
+        keys[(r["data"]["tenant_id"], r["data"]["building_id"], r["data"]["period"])] += 1
+    assert sum(n > 1 for n in keys.values()) > 100  # restated months later
+    # a few big payers: the top 1 % of tenancies pay a large part of the tax
+    per_tenancy = defaultdict(float)
+    for r in taxes:
+        per_tenancy[(r["data"]["tenant_id"], r["data"]["building_id"])] += r["data"]["amount_yuan"]
+    ranked = sorted(per_tenancy.values(), reverse=True)
+    assert sum(ranked[: len(ranked) // 100]) / sum(ranked) > 0.2
+
+
+def test_the_story_holds_its_events() -> None:
+    records = shipped_records()
+    by_type = defaultdict(list)
+    for r in records:
+        by_type[r["type"]].append(r)
+    registered = by_type["BuildingRegistered"]
+    # the scope rule matters: small and non-standalone buildings, and some under construction
+    assert sum(r["data"]["gross_floor_area_m2"] < 1000 for r in registered) >= 5
+    assert sum(not r["data"]["standalone"] for r in registered) >= 5
+    assert all(r["data"]["gross_floor_area_m2"] <= 100_000 for r in registered)
+    assert {r["data"]["status"] for r in registered} == {
+        "completed",
+        "under_construction",
+        "planned",
+    }
+    assert len(by_type["BuildingCompleted"]) >= 5
+    new_supply = [
+        r for r in registered if "2015-01-01" <= r["data"].get("completed_on", "") <= "2017-12-31"
+    ]
+    assert len(new_supply) >= 20
+    # more buildings in the city's districts and the zone than in any county
+    areas = defaultdict(int)
+    for r in registered:
+        areas[r["data"]["district"]] += 1
+    assert areas["南湖区"] > max(
+        areas[c] for c in ("嘉善县", "海盐县", "海宁市", "平湖市", "桐乡市")
+    )
+    # one boundary change, one retirement, designations and one revocation
+    assert (
+        len({r["data"]["building_id"] for r in by_type["BuildingUpdated"] if "street" in r["data"]})
+        >= 2
+    )
+    assert len(by_type["BuildingRetired"]) == 1
+    assert (
+        len(by_type["BuildingFeaturedDesignated"]) >= 30
+        and len(by_type["BuildingFeaturedRevoked"]) == 1
+    )
+    # retractions name events that exist and came earlier
+    seq_of = {r["event_id"]: r["seq"] for r in records}
+    for r in by_type["EventRetracted"]:
+        assert seq_of[r["data"]["event_id"]] < r["seq"]
+    # relocations: a tenant leaves a building and moves into another one
+    outs = {
+        (r["data"]["tenant_id"], r["data"]["building_id"])
+        for r in by_type["TenantMovedOut"]
+        if r["data"].get("reason") == "relocated_in_city"
+    }
+    ins = defaultdict(set)
+    for r in by_type["TenantMovedIn"]:
+        ins[r["data"]["tenant_id"]].add(r["data"]["building_id"])
+    assert sum(len(ins[t] - {b}) > 0 for t, b in outs) >= 50
+    # head offices, expansions and contractions, registration moving in
+    assert sum(r["data"]["headquarters"] for r in by_type["TenantMovedIn"]) >= 50
+    assert (
+        len(by_type["TenantAreaChanged"]) >= 500
+        and len(by_type["TenantRegistrationChanged"]) >= 200
+    )
+
+
+def test_readme_lists_every_deliberate_finding_and_retraction() -> None:
+    text = (SHIPPED / "README.md").read_text("utf-8")
+    ids = {r["event_id"]: r["seq"] for r in shipped_records()}
+    sections = text.split("## Deliberate data-quality findings")[1].split("## Segments")[0]
+    listed = [
+        line.split("`")[1]
+        for line in sections.splitlines()
+        if line.startswith("| ") and "`" in line
+    ]
+    assert len(listed) >= 9
+    for eid in listed:
+        assert eid in ids
+        assert f"| {ids[eid]} | `{eid}` |" in sections
+
+
+# --- calibration: the city's yearly figures, folded from the raw events -------------------------
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[int, dict[str, float]]:
+    return yearly_figures(shipped_records())
+
+
+def test_city_revenue_is_calibrated_to_jiaxing(figures: dict[int, dict[str, float]]) -> None:
+    assert figures[2015]["city_tax"] == pytest.approx(35.04e9, rel=0.01)
+    assert figures[2017]["city_tax"] == pytest.approx(44.38e9, rel=0.01)
+    totals = [figures[y]["city_tax"] for y in YEARS]
+    assert totals == sorted(totals)
+    assert 28e9 < totals[0] < 33e9 and 46e9 < totals[-1] < 54e9
+
+
+def test_building_tax_share_starts_near_the_plan_and_grows(
+    figures: dict[int, dict[str, float]],
+) -> None:
+    share = [figures[y]["tax_share"] for y in YEARS]
+    assert 0.05 <= figures[2015]["tax_share"] <= 0.12
+    assert 0.08 <= figures[2017]["tax_share"] <= 0.13
+    assert share == sorted(share)
+
+
+def test_occupancy_rises_towards_but_not_beyond_the_plan(
+    figures: dict[int, dict[str, float]],
+) -> None:
+    occ = [figures[y]["occupancy_rate"] for y in YEARS]
+    assert 0.58 <= figures[2014]["occupancy_rate"] <= 0.70
+    assert 0.62 <= figures[2015]["occupancy_rate"] <= 0.74
+    assert 0.68 <= figures[2016]["occupancy_rate"] <= 0.80
+    assert 0.75 <= figures[2017]["occupancy_rate"] <= 0.88
+    assert occ == sorted(occ)
+
+
+def test_registration_rises_to_about_ninety_percent(figures: dict[int, dict[str, float]]) -> None:
+    reg = [figures[y]["registration_rate"] for y in YEARS]
+    assert 0.78 <= reg[0] <= 0.86
+    assert 0.86 <= figures[2017]["registration_rate"] <= 0.93
+    assert reg == sorted(reg)
+
+
+def test_key_and_featured_buildings_follow_the_plans_trajectory(
+    figures: dict[int, dict[str, float]],
+) -> None:
+    for name in ("key_buildings", "featured_buildings"):
+        counts = [figures[y][name] for y in YEARS]
+        assert counts == sorted(counts), name
+        assert 25 <= figures[2015][name] <= 75, name
+        assert 70 <= figures[2017][name] <= 130, name
+    assert 300 <= figures[2017]["buildings"] <= 450
+
+
+def test_the_readme_summary_agrees_with_this_fold(figures: dict[int, dict[str, float]]) -> None:
+    """Two independent folds (Polars in the package, plain Python here) of the same log agree."""
+    from louyu_research.simulate import yearly_summary
+
+    summary = {row["year"]: row for row in yearly_summary(EventLog(SHIPPED)).iter_rows(named=True)}
+    for year in YEARS:
+        mine, theirs = figures[year], summary[year]
+        assert theirs["buildings"] == mine["buildings"]
+        assert theirs["occupancy_rate"] == pytest.approx(mine["occupancy_rate"], rel=1e-9)
+        assert theirs["registration_rate"] == pytest.approx(mine["registration_rate"], rel=1e-9)
+        assert theirs["tax_share"] == pytest.approx(mine["tax_share"], rel=1e-9)
+        assert theirs["key_buildings"] == mine["key_buildings"]
+        assert theirs["featured_buildings"] == mine["featured_buildings"]
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+
+def test_cli_help_names_every_option() -> None:
+    done = run_cli("simulate", "--help")
+    assert done.returncode == 0
+    for option in ("--seed", "--scale", "--out", "--recorded", "--force"):
+        assert option in done.stdout
+
+
+def test_cli_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "log"
+    assert run_cli("simulate", "--seed", "3", "--scale", "0.03", "--out", str(out)).returncode == 0
+    before = log_files(out)
+    done = run_cli("simulate", "--seed", "4", "--scale", "0.03", "--out", str(out))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "--force" in done.stderr
+    assert log_files(out) == before
+    done = run_cli("simulate", "--seed", "4", "--scale", "0.03", "--out", str(out), "--force")
+    assert done.returncode == 0, done.stderr
+    assert log_files(out)["HEAD"] != before["HEAD"]
+    assert EventLog(out).verify() == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--recorded", "--seed", "1"], ["--scale", "0"], ["--scale", "-1"], ["--seed", "x"]],
+)
+def test_cli_rejects_bad_arguments(tmp_path: Path, args: list[str]) -> None:
+    done = run_cli("simulate", *args, "--out", str(tmp_path / "x"))
+    assert done.returncode == 2
+    assert not (tmp_path / "x").exists()
