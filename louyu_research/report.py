@@ -111,9 +111,8 @@ def execute(
             report_mode=False,
         )
     except pm.PapermillExecutionError as err:
-        raise ReportError(
-            f"notebook cell {err.exec_count} failed: {err.ename}: {err.evalue}"
-        ) from None
+        first = (str(err.evalue).strip().splitlines() or [""])[0]
+        raise ReportError(f"notebook cell {err.exec_count} failed: {err.ename}: {first}") from None
     nb = nbformat.read(target, as_version=4)
     nbformat.write(normalise_notebook(nb), target)
     return target
