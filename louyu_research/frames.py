@@ -45,7 +45,7 @@ _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 _CODE = r"^[A-T][0-9]{0,4}$"
 
 
-def F(description: str, **kwargs: Any) -> Any:  # noqa: N802 - a short alias for pa.Field
+def F(description: str, **kwargs: Any) -> Any:
     return pa.Field(description=description, **kwargs)
 
 
@@ -113,7 +113,7 @@ class Tenancy(_Frame):
     unit: str = F("Unit (floor/room) from the move-in", nullable=True)
 
     class Config:
-        unique = ["tenant_id", "building_id"]
+        unique = ("tenant_id", "building_id")
 
 
 class Tenant(_Frame):
@@ -137,7 +137,7 @@ class TenantTax(_Frame):
     amount_yuan: float = F("Tax, yuan (latest restatement)")
 
     class Config:
-        unique = ["tenant_id", "building_id", "period"]
+        unique = ("tenant_id", "building_id", "period")
 
 
 class CityTax(_Frame):
@@ -148,7 +148,7 @@ class CityTax(_Frame):
     amount_yuan: float = F("Tax, yuan (latest restatement)")
 
     class Config:
-        unique = ["period", "district"]
+        unique = ("period", "district")
 
 
 class Finding(_Frame):
@@ -216,20 +216,20 @@ class BuildingMonth(_Frame):
     )
 
     @pa.dataframe_check
-    def occupied_within_rentable(cls, data: PolarsData) -> pl.LazyFrame:  # noqa: N805
+    def occupied_within_rentable(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             pl.col("occupied_area_m2") <= pl.col("rentable_area_m2") + 1e-9
         )
 
     @pa.dataframe_check
-    def registered_among_tenancies(cls, data: PolarsData) -> pl.LazyFrame:  # noqa: N805
+    def registered_among_tenancies(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             (pl.col("registered_tenancies") <= pl.col("tenancies"))
             & (pl.col("headquarters_tenancies") <= pl.col("tenancies"))
         )
 
     class Config:
-        unique = ["building_id", "month"]
+        unique = ("building_id", "month")
 
 
 MODELS: dict[str, type[_Frame]] = {

@@ -11,6 +11,7 @@ tenancies × months. See replay.py for the rules and decisions.
 from __future__ import annotations
 
 import re
+
 import polars as pl
 
 from . import frames

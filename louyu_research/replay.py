@@ -598,7 +598,7 @@ def prepare(
         registry=registry,
         building_versions=bv.sort("building_id", "valid_from"),
         featured_versions=fv.sort("building_id", "valid_from"),
-        tenancy_events=te,
+        tenancy_events=te.sort("tenant_id", "building_id", "occurred_on", "seq"),
         tenant_versions=tv.sort("tenant_id", "valid_from"),
         tax=tx,
         city_tax=ct,
