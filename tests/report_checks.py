@@ -141,7 +141,7 @@ def pdf_missing_glyphs(path: Path) -> list[str]:
         for name in list(xobjects.keys()):
             xo = _resolve(xobjects[name])
             if hasattr(xo, "get") and xo.get("/Subtype") == "/Form":
-                scan(xo.get_data(), xo.get("/Resources"), f"{where} form {name}")
+                scan(xo, xo.get("/Resources"), f"{where} form {name}")
 
     for number, page in enumerate(reader.pages, start=1):
         scan(page.get_contents(), page.get("/Resources"), f"page {number}")
