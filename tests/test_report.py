@@ -58,21 +58,32 @@ def _build(root: Path, log: Path, *extra: str) -> subprocess.CompletedProcess[st
     )
 
 
+def _shared_build(factory: pytest.TempPathFactory, name: str, log: Path, *extra: str) -> Path:
+    """Build once per test run, shared by every xdist worker (a lock and a done-marker in the
+    run's common temp folder), so the slow build happens once even if the group is split."""
+    from filelock import FileLock
+
+    root = factory.getbasetemp().parent / f"report-{name}"
+    root.mkdir(exist_ok=True)
+    with FileLock(str(root) + ".lock"):
+        if not (root / "done").exists():
+            done = _build(root, log, *extra)
+            assert done.returncode == 0, done.stderr
+            assert f"{root}/{QUARTER}/report.html" in done.stdout  # says where the output is
+            (root / "done").write_text("ok")
+    return root / QUARTER
+
+
 @pytest.fixture(scope="session")
 def public(tmp_path_factory: pytest.TempPathFactory, sample_log: Path) -> Path:
-    root = tmp_path_factory.mktemp("public")
-    done = _build(root, sample_log)
-    assert done.returncode == 0, done.stderr
-    assert f"{root}/{QUARTER}/report.html" in done.stdout  # says where the output is
-    return root / QUARTER
+    return _shared_build(tmp_path_factory, "public", sample_log)
 
 
 @pytest.fixture(scope="session")
 def internal(tmp_path_factory: pytest.TempPathFactory, sample_log: Path) -> Path:
-    root = tmp_path_factory.mktemp("internal")
-    done = _build(root, sample_log, "--edition", "internal", "--lang", "en")
-    assert done.returncode == 0, done.stderr
-    return root / QUARTER
+    return _shared_build(
+        tmp_path_factory, "internal", sample_log, "--edition", "internal", "--lang", "en"
+    )
 
 
 def _seq(folder: Path) -> int:
