@@ -62,10 +62,12 @@ def test_writers_killed_mid_batch_lose_no_acknowledged_event(tmp_path):
     kills_with_tail = 0
     for round_ in range(12):
         p = start(log.path, f"k{round_}", batches=1000, size=400)
-        # let it import and get going, then kill it at a random moment, most likely mid-write
-        time.sleep(rng.uniform(1.2, 2.5))
+        first = p.stdout.readline()  # it is running and has had one batch acknowledged
+        # then kill it at a random moment of the following batches
+        time.sleep(rng.uniform(0.0, 0.4))
         p.send_signal(signal.SIGKILL)
         out, _ = p.communicate(timeout=60)
+        out = first + out
         acked |= acked_ids(f"k{round_}", out, 400)
         findings = log.verify()
         if findings:
