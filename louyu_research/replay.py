@@ -214,6 +214,18 @@ def _voided_ids(retractions: pl.DataFrame) -> pl.Series:
     return voided
 
 
+def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
+    """`pl.format` by concatenation (pl.format panics on some empty string views in Polars 2.1)."""
+    pieces = template.split("{}")
+    if len(pieces) != len(columns) + 1:
+        raise ValueError(f"{template!r} needs {len(pieces) - 1} column(s)")
+    parts: list[pl.Expr] = [pl.lit(pieces[0])]
+    for col, piece in zip(columns, pieces[1:], strict=True):
+        expr = pl.col(col) if isinstance(col, str) else col
+        parts += [expr.cast(pl.String).fill_null("?"), pl.lit(piece)]
+    return pl.concat_str(parts)
+
+
 def _finding(frame: pl.LazyFrame, code: str, problem: pl.Expr) -> pl.LazyFrame:
     return frame.select(
         "seq",
@@ -290,15 +302,24 @@ def prepare(
     reg = registry.lazy().select(
         "building_id", "registered_on", "registered_status", "completed_always"
     )
-    scoped = e.filter(pl.col("type").is_in(BUILDING_SCOPED))
-    unknown = scoped.join(reg, on="building_id", how="anti")
-    known = e.filter(~pl.col("type").is_in(BUILDING_SCOPED)).select(e.collect_schema().names())
-    known = pl.concat([known, scoped.join(reg.select("building_id"), on="building_id", how="semi")])
+    # Events about a building whose registration is not in this replay are set apart once, and
+    # the rest is split by type once, so every branch below reads only its own events.
+    scoped = effective.get_column("type").is_in(BUILDING_SCOPED)
+    registered_ids = registry.get_column("building_id").implode()
+    is_known = ~scoped | effective.get_column("building_id").is_in(registered_ids).fill_null(False)
+    unknown = effective.filter(~is_known).lazy()
+    by_type = effective.filter(is_known).partition_by("type", as_dict=True, maintain_order=True)
+    empty = effective.clear()
+
+    def known(*types: str) -> pl.LazyFrame:
+        frames_ = [by_type[(t,)] for t in types if (t,) in by_type]
+        return (pl.concat(frames_) if frames_ else empty).lazy()
+
     findings = [
         _finding(
             unknown.filter(pl.col("type") != "TaxReported"),
             "unknown_building",
-            pl.format(
+            _fmt(
                 "building {} is not registered in this replay (its registration was retracted)",
                 "building_id",
             ),
@@ -306,16 +327,14 @@ def prepare(
         _finding(
             unknown.filter(pl.col("type") == "TaxReported"),
             "unknown_tenancy",
-            pl.format(
+            _fmt(
                 "tax of tenant {} in building {}, which is not registered in this replay; the tax is kept",
                 "tenant_id",
                 "building_id",
             ),
         ),
     ]
-    dated = known.filter(pl.col("type").is_in(BUILDING_SCOPED)).join(
-        reg, on="building_id", how="left"
-    )
+    dated = known(*BUILDING_SCOPED).join(reg, on="building_id", how="left")
     findings.append(
         _finding(
             dated.filter(
@@ -323,7 +342,7 @@ def prepare(
                 & (pl.col("occurred_on") < pl.col("registered_on"))
             ),
             "before_registration",
-            pl.format(
+            _fmt(
                 "dated {} but building {} was registered on {}",
                 "occurred_on",
                 "building_id",
@@ -333,9 +352,7 @@ def prepare(
     )
 
     # Building attributes: registration and updates, forward-filled per building.
-    bseq = known.filter(pl.col("type").is_in(["BuildingRegistered", "BuildingUpdated"])).sort(
-        "building_id", "occurred_on", "seq"
-    )
+    bseq = known("BuildingRegistered", "BuildingUpdated").sort("building_id", "occurred_on", "seq")
     building_versions = _end_of_day(
         bseq.select("building_id", "occurred_on", "seq", *_ffill(BUILDING_ATTRS, "building_id")),
         ["building_id"],
@@ -343,7 +360,7 @@ def prepare(
 
     # Completions and retirements: the first of each counts; later ones are findings.
     life = (
-        known.filter(pl.col("type").is_in(["BuildingCompleted", "BuildingRetired"]))
+        known("BuildingCompleted", "BuildingRetired")
         .join(reg, on="building_id", how="left")
         .sort("building_id", "type", "occurred_on", "seq")
         .with_columns(pl.int_range(pl.len()).over("building_id", "type").alias("_nth"))
@@ -355,12 +372,12 @@ def prepare(
                 & ((pl.col("_nth") > 0) | pl.col("registered_status").eq("completed"))
             ),
             "already_completed",
-            pl.format("building {} was already completed", "building_id"),
+            _fmt("building {} was already completed", "building_id"),
         ),
         _finding(
             life.filter((pl.col("type") == "BuildingRetired") & (pl.col("_nth") > 0)),
             "already_retired",
-            pl.format("building {} was already retired", "building_id"),
+            _fmt("building {} was already retired", "building_id"),
         ),
     ]
     firsts = (
@@ -382,9 +399,7 @@ def prepare(
 
     # Featured designation: the latest designation/revocation decides.
     fseq = (
-        known.filter(
-            pl.col("type").is_in(["BuildingFeaturedDesignated", "BuildingFeaturedRevoked"])
-        )
+        known("BuildingFeaturedDesignated", "BuildingFeaturedRevoked")
         .sort("building_id", "occurred_on", "seq")
         .with_columns(
             (pl.col("type") == "BuildingFeaturedDesignated").alias("featured_designated"),
@@ -404,9 +419,7 @@ def prepare(
         _finding(
             fseq.filter((pl.col("type") == "BuildingFeaturedRevoked") & ~pl.col("_was")),
             "not_designated",
-            pl.format(
-                "revokes the designation of building {}, which is not designated", "building_id"
-            ),
+            _fmt("revokes the designation of building {}, which is not designated", "building_id"),
         )
     )
     featured_versions = _end_of_day(fseq, ["building_id"]).select(
@@ -418,7 +431,7 @@ def prepare(
 
     # Tenancies: event-level state machine (active iff the latest in/out event is a move-in).
     tseq = (
-        known.filter(pl.col("type").is_in(TENANCY_TYPES))
+        known(*TENANCY_TYPES)
         .sort("tenant_id", "building_id", "occurred_on", "seq")
         .with_columns(
             pl.when(pl.col("type") == "TenantMovedIn")
@@ -469,16 +482,14 @@ def prepare(
         _finding(
             tseq.filter((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 1)),
             "move_in_active",
-            pl.format(
+            _fmt(
                 "tenant {} moves into building {} but is already there", "tenant_id", "building_id"
             ),
         ),
         _finding(
             tseq.filter((pl.col("type") == "TenantMovedOut") & (pl.col("active_before") == 0)),
             "move_out_inactive",
-            pl.format(
-                "tenant {} moves out of building {} but is not there", "tenant_id", "building_id"
-            ),
+            _fmt("tenant {} moves out of building {} but is not there", "tenant_id", "building_id"),
         ),
         _finding(
             tseq.filter(
@@ -486,7 +497,7 @@ def prepare(
                 & (pl.col("active_before") == 0)
             ),
             "change_inactive",
-            pl.format(
+            _fmt(
                 "changes the tenancy of {} in building {}, which is not active",
                 "tenant_id",
                 "building_id",
@@ -498,7 +509,7 @@ def prepare(
                 & (pl.col("occurred_on") >= pl.col("first_retired_on"))
             ),
             "retired_building",
-            pl.format(
+            _fmt(
                 "tenant {} moves into building {}, retired on {}",
                 "tenant_id",
                 "building_id",
@@ -524,18 +535,18 @@ def prepare(
     )
 
     # Tenants: enterprise attributes from move-ins (any building) and updates.
-    moved_in = known.filter(pl.col("type") == "TenantMovedIn").select("tenant_id").unique()
-    updates = known.filter(pl.col("type") == "TenantUpdated")
+    moved_in = known("TenantMovedIn").select("tenant_id").unique()
+    updates = known("TenantUpdated")
     findings.append(
         _finding(
             updates.join(moved_in, on="tenant_id", how="anti"),
             "unknown_tenant",
-            pl.format("updates tenant {}, which has no move-in in this replay", "tenant_id"),
+            _fmt("updates tenant {}, which has no move-in in this replay", "tenant_id"),
         )
     )
     useq = (
-        known.filter(pl.col("type") == "TenantMovedIn")
-        .select(known.collect_schema().names())
+        known("TenantMovedIn")
+        .select(empty.columns)
         .pipe(lambda m: pl.concat([m, updates.join(moved_in, on="tenant_id", how="semi")]))
         .sort("tenant_id", "occurred_on", "seq")
         .select("tenant_id", "occurred_on", "seq", *_ffill(TENANT_ATTRS, "tenant_id"))
@@ -549,33 +560,52 @@ def prepare(
         )
     )
 
-    # Tax: the latest report per key wins (the frame is in seq order).
-    tax_all = known.filter(pl.col("type") == "TaxReported").sort("seq")
-    tenancies_known = known.filter(pl.col("type") == "TenantMovedIn").select(*TENANCY).unique()
-    findings.append(
-        _finding(
-            tax_all.join(tenancies_known, on=list(TENANCY), how="anti"),
-            "unknown_tenancy",
-            pl.format(
-                "tax of tenant {} in building {}, a tenancy with no move-in in this replay; the tax is kept",
-                "tenant_id",
-                "building_id",
-            ),
-        )
-    )
-    tax_lf = pl.concat(
+    # Tax: the latest report per key wins. Tax of a building not in the replay is kept too.
+    tax_cols = [
+        "seq",
+        "event_id",
+        "type",
+        "occurred_on",
+        "tenant_id",
+        "building_id",
+        "period",
+        "amount_fen",
+    ]
+    tax_df = pl.concat(
         [
-            tax_all,
-            unknown.filter(pl.col("type") == "TaxReported").select(
-                tax_all.collect_schema().names()
-            ),
+            known("TaxReported").select(tax_cols),
+            unknown.filter(pl.col("type") == "TaxReported").select(tax_cols),
         ]
-    ).sort("seq")
-    tax = tax_lf.unique(subset=["tenant_id", "building_id", "period"], keep="last").select(
-        "tenant_id", "building_id", "period", "amount_fen", "seq", "occurred_on"
+    ).collect()
+    if not tax_df.get_column("seq").is_sorted():
+        tax_df = tax_df.sort("seq")
+    tax = (
+        tax_df.lazy()
+        .unique(subset=["tenant_id", "building_id", "period"], keep="last")
+        .select("tenant_id", "building_id", "period", "amount_fen", "seq", "occurred_on")
     )
+    # (checked on the distinct pairs first: millions of reports, a few hundred thousand tenancies)
+    orphans = (
+        known("TaxReported")
+        .select(*TENANCY)
+        .unique()
+        .join(known("TenantMovedIn").select(*TENANCY).unique(), on=list(TENANCY), how="anti")
+        .collect()
+    )
+    if orphans.height:
+        findings.append(
+            _finding(
+                known("TaxReported").join(orphans.lazy(), on=list(TENANCY), how="semi"),
+                "unknown_tenancy",
+                _fmt(
+                    "tax of tenant {} in building {}, a tenancy with no move-in in this replay; the tax is kept",
+                    "tenant_id",
+                    "building_id",
+                ),
+            )
+        )
     city_tax = (
-        known.filter(pl.col("type") == "CityTaxReported")
+        known("CityTaxReported")
         .sort("seq")
         .unique(subset=["period", "district"], keep="last")
         .select("period", "district", "amount_fen", "seq")
@@ -737,7 +767,7 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
             "type",
             pl.lit(as_of).alias("occurred_on"),
             pl.lit("over_rentable").alias("code"),
-            pl.format(
+            _fmt(
                 "tenancies in building {} occupy {} m², more than its rentable {} m² on {}; occupied area is capped",
                 "building_id",
                 (pl.col("_area_u") / AREA_UNIT).round(2),
