@@ -7,8 +7,9 @@ the pinned position, so corrections appended later cannot change it; `verify-rep
 rebuilds and compares the fingerprints.
 
 Canonical forms (why: the same figures must hash the same on any machine, any day):
-- a table: rows sorted by every column, floats rounded to `FLOAT_DECIMALS` decimals (parallel
-  sums may differ in the last bit between runs), written as CSV (UTF-8, `\\n`, header first);
+- a table: rows sorted by every column, floats rounded to `SIGNIFICANT_DIGITS` significant
+  digits (parallel sums may differ in the last bits between runs; 12 digits still resolve a
+  fen in ¥10 bn), written as CSV (UTF-8, `\\n`, header first);
 - a chart: its Vega-Lite spec with inline datasets renamed by position (Altair names them
   after a hash of their values), floats rounded the same way, JSON with sorted keys.
 The manifest carries a hash of its own canonical content, so an edit by hand is detected.
@@ -16,7 +17,9 @@ The manifest carries a hash of its own canonical content, so an edit by hand is 
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import tomllib
 from pathlib import Path
@@ -26,7 +29,7 @@ import polars as pl
 
 from . import __version__
 
-FLOAT_DECIMALS = 4
+SIGNIFICANT_DIGITS = 12
 MANIFEST_NAME = "manifest.json"
 FORMAT = "louyu-report-manifest/1"
 # What a rebuild may legitimately change without the publication changing.
@@ -35,14 +38,26 @@ VOLATILE_KEYS = ("built_at", "renderer_versions")
 
 def canonical_table(frame: pl.DataFrame) -> bytes:
     """A table as canonical CSV bytes (see module docstring)."""
-    rounded = frame.with_columns(pl.col(pl.Float32, pl.Float64).round(FLOAT_DECIMALS))
+    rounded = frame.with_columns(pl.col(pl.Float32, pl.Float64).round_sig_figs(SIGNIFICANT_DIGITS))
     ordered = rounded.sort(rounded.columns, nulls_last=True) if rounded.width else rounded
-    return ordered.write_csv(float_precision=FLOAT_DECIMALS, line_terminator="\n").encode("utf-8")
+    return ordered.write_csv(line_terminator="\n").encode("utf-8")
+
+
+def canonical_rows(columns: list[str], rows: list[list[Any]]) -> bytes:
+    """A report table (labels and typed rows, in the order shown) as canonical CSV bytes."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            ["" if v is None else json.dumps(_round_floats(v), ensure_ascii=False) for v in row]
+        )
+    return out.getvalue().encode("utf-8")
 
 
 def _round_floats(value: Any) -> Any:
     if isinstance(value, float):
-        return round(value, FLOAT_DECIMALS)
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
     if isinstance(value, dict):
         return {k: _round_floats(v) for k, v in value.items()}
     if isinstance(value, list):
