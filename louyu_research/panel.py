@@ -120,9 +120,31 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
     It changes only in months with a tax report or a change of the tenant's attributes, so the
     pair's (cumulative tax, industry) is evaluated at those months only and turned into deltas
     per (building, industry, year): sparse, never tenants × months.
+
+    Most tenants keep one key industry from their first version on; their tax simply counts
+    from the month of that version (a report for an earlier month of the same year joins the
+    YTD then). Only the few tenants whose industry changes take the general path.
     """
     tv = p.tenant_versions.lazy().select("tenant_id", "valid_from", "key_industry")
-    bt = tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
+    kinds = tv.group_by("tenant_id").agg(
+        (pl.col("key_industry").n_unique() == 1).alias("stable"),
+        pl.col("key_industry").sort_by("valid_from").first(),
+        pl.col("valid_from").min().alias("_first"),
+    )
+    stable = kinds.filter(pl.col("stable") & pl.col("key_industry").is_in(KEY_INDUSTRIES)).select(
+        "tenant_id", "key_industry", _month_idx_of("_first").alias("_from")
+    )
+    simple = (
+        tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
+        .join(stable, on="tenant_id", how="inner")
+        .with_columns(pl.max_horizontal("month_idx", "_from").alias("month_idx"))
+        .filter((pl.col("month_idx") // 12) == pl.col("year"))
+        .select("building_id", "key_industry", "year", "month_idx", pl.col("amount_fen").alias("d"))
+    )
+    changing = kinds.filter(~pl.col("stable")).select("tenant_id")
+    bt = tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen").join(
+        changing, on="tenant_id", how="semi"
+    )
     reclass = (
         bt.select("building_id", "tenant_id", "year")
         .unique()
@@ -162,6 +184,7 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
     )
     deltas = pl.concat(
         [
+            simple,
             changes.select(
                 "building_id", "key_industry", "year", "month_idx", pl.col("cum").alias("d")
             ),
