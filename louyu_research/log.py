@@ -213,7 +213,9 @@ class EventLog:
                 data = self._segment_bytes(name)[: head.offset]
                 parts.append(_parse_ndjson(data))
             else:
-                parts.append(pl.scan_parquet(self._cached(name)))
+                cache, fresh = self._cached(name)
+                # a segment parsed just now is used as parsed, not read back from its cache
+                parts.append(fresh.lazy() if fresh is not None else pl.scan_parquet(cache))
         if not parts:
             return ev.empty_event_frame().lazy()
         lf = pl.concat(parts, how="vertical")
@@ -226,7 +228,8 @@ class EventLog:
     def read(self, **kwargs: Any) -> pl.DataFrame:
         return self.scan(**kwargs).collect()
 
-    def _cached(self, name: str) -> Path:
+    def _cached(self, name: str) -> tuple[Path, pl.DataFrame | None]:
+        """The Parquet copy of a sealed segment, and the parsed frame when it was (re)built now."""
         src = self.path / name
         if not src.exists():
             src = self.path / (name + ".gz")
@@ -238,9 +241,11 @@ class EventLog:
                 stale.unlink(missing_ok=True)
             frame = _parse_ndjson(self._segment_bytes(name)).collect()
             tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
-            frame.write_parquet(tmp, statistics=True)
+            # lz4: the cache is disposable, so it is written fast rather than small
+            frame.write_parquet(tmp, compression="lz4", statistics=True)
             os.replace(tmp, cache)
-        return cache
+            return cache, frame
+        return cache, None
 
     def position(self, seq: int | None = None) -> dict[str, Any]:
         """`seq`, `recorded_at` and chain `hash` of an acknowledged event (default: HEAD)."""
