@@ -509,3 +509,42 @@ def test_replay_agrees_with_the_reference_fold(data: st.DataObject) -> None:
             as_of = data.draw(st.dates(date(2014, 12, 1), date(2016, 6, 30)), label="as_of")
             cut = data.draw(cut_offs, label="cut")
             assert_same_state(log, records, as_of, cut)
+
+
+def test_every_kind_of_finding(tmp_path: Path) -> None:
+    k = Kit()
+    drafts = [
+        k.building("B1", "2016-01-01"),  # 1 (registered as completed)
+        k.event("BuildingCompleted", "2016-02-01", building_id="B1"),  # 2: already completed
+        k.event(
+            "BuildingUpdated", "2015-12-01", building_id="B1", owner="甲"
+        ),  # 3: before registration
+        k.event("BuildingFeaturedRevoked", "2016-02-01", building_id="B1"),  # 4: not designated
+        k.event("BuildingRetired", "2016-06-01", building_id="B1", reason="merged"),  # 5
+        k.event(
+            "BuildingRetired", "2016-07-01", building_id="B1", reason="other"
+        ),  # 6: already retired
+        k.move_in("T1", "B1", "2016-06-15", event_id="in-t1"),  # 7: into a retired building
+        k.event(
+            "TenantAreaChanged", "2016-05-01", tenant_id="T1", building_id="B1", area_m2=80.0
+        ),  # 8: not active
+        k.tax("T1", "B1", "2016-06", 10.0, on="2016-07-10"),  # 9: its move-in is retracted below
+        k.event("TenantUpdated", "2016-08-01", tenant_id="T1", headcount=3),  # 10: no move-in left
+        retraction(k, "in-t1"),  # 11
+    ]
+    log = write_log(tmp_path / "ev", drafts)
+    got = log.replay(D("2016-12-31")).findings.select("seq", "code").rows()
+    assert got == [
+        (2, "already_completed"),
+        (3, "before_registration"),
+        (4, "not_designated"),
+        (6, "already_retired"),
+        (8, "change_inactive"),
+        (9, "unknown_tenancy"),
+        (10, "unknown_tenant"),
+    ]
+    # before the retraction, the move-in into the retired building is the finding instead
+    got = log.replay(D("2016-12-31"), upto_seq=10).findings.select("seq", "code").rows()
+    assert (7, "retired_building") in got and (9, "unknown_tenancy") not in got
+    # the tax is kept although its tenancy's move-in was retracted
+    assert log.replay(D("2016-12-31")).tax["amount_yuan"].to_list() == [10.0]
