@@ -248,17 +248,24 @@ class EventLog:
         return cache, None
 
     def position(self, seq: int | None = None) -> dict[str, Any]:
-        """`seq`, `recorded_at` and chain `hash` of an acknowledged event (default: HEAD)."""
+        """`seq`, `recorded_at` (RFC 3339, UTC) and chain `hash` of an event (default: HEAD).
+
+        The one form of a log position that reports and manifests pin, whichever way it is
+        looked up (HEAD or the columnar frame).
+        """
         head = self.head
+        if seq == 0 or head.recorded_at is None:
+            return {"seq": 0, "recorded_at": None, "hash": ev.GENESIS_HASH}
         if seq is None or seq == head.seq:
-            return {"seq": head.seq, "recorded_at": head.recorded_at, "hash": head.hash}
+            at = datetime.fromisoformat(head.recorded_at)
+            return {"seq": head.seq, "recorded_at": _utc(at), "hash": head.hash}
         row = (
             self.scan().filter(pl.col("seq") == seq).select("seq", "recorded_at", "hash").collect()
         )
         if row.is_empty():
             raise LogError(f"seq {seq} is not in the log (head is {head.seq})")
         r = row.row(0, named=True)
-        return {"seq": r["seq"], "recorded_at": r["recorded_at"].isoformat(), "hash": r["hash"]}
+        return {"seq": r["seq"], "recorded_at": _utc(r["recorded_at"]), "hash": r["hash"]}
 
     # --- appending ---------------------------------------------------------------------------------
 
@@ -559,6 +566,10 @@ def _head_bytes(head: Head) -> bytes:
 
 def _rfc3339(ts: datetime) -> str:
     return ev.to_record_time(ts)
+
+
+def _utc(ts: datetime) -> str:
+    return ev.to_record_time(ts.astimezone(UTC))
 
 
 def _parse_ndjson(data: bytes) -> pl.LazyFrame:

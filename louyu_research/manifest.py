@@ -152,17 +152,10 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def differences(published: dict[str, Any], rebuilt: dict[str, Any]) -> list[str]:
-    """Outputs whose fingerprints differ (or appear/disappear) between two manifests."""
-    a, b = published["outputs"], rebuilt["outputs"]
-    out = [
-        f"{name}: published {a.get(name, '(none)')[:12]}, rebuilt {b.get(name, '(none)')[:12]}"
-        for name in sorted(set(a) | set(b))
-        if a.get(name) != b.get(name)
+def compare_outputs(published: dict[str, str], rebuilt: dict[str, str]) -> list[str]:
+    """One line per output whose fingerprint differs, appeared or disappeared."""
+    return [
+        f"{name}: published {published.get(name, '(none)')[:12]}, rebuilt {rebuilt.get(name, '(none)')[:12]}"
+        for name in sorted(set(published) | set(rebuilt))
+        if published.get(name) != rebuilt.get(name)
     ]
-    if published["log_position"] != rebuilt["log_position"]:
-        out.insert(
-            0,
-            f"log position: published {published['log_position']}, rebuilt {rebuilt['log_position']}",
-        )
-    return out

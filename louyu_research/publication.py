@@ -339,6 +339,9 @@ class QuarterlyReport:
     late: pl.DataFrame  # late / restated / retracted events since the previous report
     control: pl.DataFrame  # disclosure control per building
     previous_cutoff: dict[str, Any] = field(default_factory=dict)
+    # a revised edition (issue 7): this quarter's figures as published vs at the head
+    published_seq: int | None = None
+    revision: pl.DataFrame | None = None
 
     # -- building ---------------------------------------------------------------------------
 
@@ -352,8 +355,15 @@ class QuarterlyReport:
         edition: Edition = "public",
         lang: Lang = "zh",
         settings: Any = None,
+        published_seq: int | None = None,
+        previous: dict[str, Any] | None = None,
     ) -> QuarterlyReport:
-        """Read the log once at a pinned position (HEAD when `upto_seq` is None)."""
+        """Read the log once at a pinned position (HEAD when `upto_seq` is None).
+
+        `published_seq`: build a revised edition, which shows what changed against the
+        edition published from that log position. `previous`: where the previous quarter's
+        report read the log (`previous_cutoff`), pinned by the manifest so a rebuild agrees.
+        """
         from . import indicators as ind
         from . import lists as li
         from .reference import load_targets
@@ -402,8 +412,10 @@ class QuarterlyReport:
             min_tenants=s.disclosure_min_tenants,
             max_dominance=s.disclosure_max_dominance,
         )
-        cutoff = previous_cutoff(lg, quarter, seq)
-        revisions = _revisions(lg, quarter, cutoff, seq, s, first)
+        cutoff = previous or previous_cutoff(lg, quarter, seq)
+        prev_q_month = quarter_months(shift_quarter(quarter, -1))[-1]
+        revisions = _revisions(lg, prev_q_month, cutoff.get("seq"), seq, s)
+        revision = _revisions(lg, month, published_seq, seq, s) if published_seq else None
         late = late_and_restated(lg.scan(upto_seq=seq), quarter, cutoff.get("seq"), lang)
         return cls(
             quarter=quarter,
@@ -429,6 +441,8 @@ class QuarterlyReport:
             late=late,
             control=control,
             previous_cutoff=cutoff,
+            published_seq=published_seq,
+            revision=revision,
         )
 
     @property
@@ -482,7 +496,49 @@ class QuarterlyReport:
                 "the year's targets. Scope: completed standalone buildings of at least 1,000 m². "
                 f"Figures at the end of {self.month}, from the event log up to seq {seq}."
             )
-        return [CoverBlock(m["title"], m["subtitle"], intro, m)]
+        return [CoverBlock(m["title"], m["subtitle"], intro, m), *self.revision_section()]
+
+    def revision_section(self) -> list[Block]:
+        """A revised edition says first what changed against the published one."""
+        if self.revision is None:
+            return []
+        lang = self.lang
+        rev = self.revision.with_columns(
+            _mapped("indicator", INDICATOR_LABEL, lang).alias("indicator_label")
+        )
+        if self._zh():
+            head = "## 修订说明"
+            text = (
+                f"本版为修订版：依据事件日志第 {self.position.get('seq')} 条记录重新编制；已发布版本依据第 "
+                f"{self.published_seq} 条记录。下表列出{self.month[:4]}年{int(self.month[5:]):d}月末五项指标的变化。"
+            )
+        else:
+            head = "## Revision"
+            text = (
+                f"This is a revised edition, built from the log up to seq {self.position.get('seq')}; the "
+                f"published edition read it up to seq {self.published_seq}. The five plan figures at the "
+                f"end of {self.month}, as published and as revised:"
+            )
+        table = Table(
+            "revision",
+            "与已发布版本的差异" if self._zh() else "Changes against the published edition",
+            rev,
+            (
+                Column("indicator_label", t("indicator", lang)),
+                Column(
+                    "published",
+                    "已发布值" if self._zh() else "Published",
+                    "mixed",
+                    percent_if="is_rate",
+                ),
+                Column(
+                    "revised", "修订值" if self._zh() else "Revised", "mixed", percent_if="is_rate"
+                ),
+                Column("difference", self._l("difference"), "mixed_delta", percent_if="is_rate"),
+            ),
+            sheet="修订" if self._zh() else "Revision",
+        )
+        return [head, text, table]
 
     # 1 headline ------------------------------------------------------------------------------
 
@@ -1398,12 +1454,14 @@ def _late_frame(frame: pl.DataFrame, lang: Lang) -> pl.DataFrame:
     return frame.with_columns(_mapped("kind", LATE_KINDS, lang).alias("kind_label")).sort("order")
 
 
-def previous_cutoff(log: Any, quarter: str, upto_seq: int) -> dict[str, Any]:
+def previous_cutoff(
+    log: Any, quarter: str, upto_seq: int, reports: Path = Path("reports")
+) -> dict[str, Any]:
     """Where the previous quarter's report read the log: its manifest's position when one is
     published under reports/, else the convention that a quarter is reported with what was
     recorded by the end of the month after it (returns of a month arrive in the next month)."""
     prev = shift_quarter(quarter, -1)
-    manifest = Path("reports") / prev / "manifest.json"
+    manifest = reports / prev / "manifest.json"
     if manifest.exists():
         import json
 
@@ -1433,15 +1491,14 @@ def previous_cutoff(log: Any, quarter: str, upto_seq: int) -> dict[str, Any]:
 
 
 def _revisions(
-    log: Any, quarter: str, cutoff: dict[str, Any], seq: int, settings: Any, first_month: str
+    log: Any, month: str, published_seq: int | None, seq: int, settings: Any
 ) -> pl.DataFrame:
-    """The previous quarter's five figures as read at its report's cut-off vs now."""
+    """The five plan figures of `month` as read at `published_seq` (published) and at `seq`."""
     from . import indicators as ind
 
-    month = quarter_months(shift_quarter(quarter, -1))[-1]
     lang_rows = []
     values: dict[str, dict[str, float | None]] = {}
-    for key, cut in (("published", cutoff.get("seq")), ("revised", seq)):
+    for key, cut in (("published", published_seq), ("revised", seq)):
         try:
             inp = ind.read_inputs(log, [month], upto_seq=cut, settings=settings)
             city = ind.figures(

@@ -65,7 +65,6 @@ from typing import Any
 
 import polars as pl
 
-from . import events as ev
 from . import frames
 from .industries import classify
 from .log import EventLog
@@ -834,22 +833,9 @@ class Log(EventLog):
         return self._memo[key]
 
     def _cut_off_position(self, lf: pl.LazyFrame, head: Any) -> dict[str, Any]:
+        """The position of the last event inside the cut-off, in `EventLog.position`'s one form."""
         last = lf.select(pl.col("seq").max()).collect().item()
-        if last is None:
-            return {"seq": 0, "recorded_at": None, "hash": ev.GENESIS_HASH}
-        if last == head.seq:
-            return {"seq": head.seq, "recorded_at": head.recorded_at, "hash": head.hash}
-        row = (
-            lf.filter(pl.col("seq") == last)
-            .select("seq", "recorded_at", "hash")
-            .collect()
-            .row(0, named=True)
-        )
-        return {
-            "seq": row["seq"],
-            "recorded_at": ev.to_record_time(row["recorded_at"]),
-            "hash": row["hash"],
-        }
+        return self.position(last if last is not None else 0)
 
     def replay(
         self,

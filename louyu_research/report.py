@@ -1,9 +1,17 @@
 """The quarterly report pipeline: check QUARTER, execute the notebook, render the outputs.
 
-`build_report("2017Q4")` pins the log position (HEAD unless given), executes
+`build_report("2017Q4")` pins the log position, executes
 `notebooks/quarterly_report.ipynb` with papermill on the project's kernel `louyu`, strips the
 executed notebook's volatile metadata, and renders `reports/<QUARTER>/`: report.html,
-report.pdf, report.ipynb, tables.xlsx, tables/*.csv, charts/*.svg|png (see `render`).
+report.pdf, report.ipynb, tables.xlsx, tables/*.csv, charts/*.svg|png (see `render`) and
+manifest.json (see `manifest`).
+
+Pinning (why: a report published on 2016-10-15 must say the same when re-run in 2026): when
+`reports/<QUARTER>/manifest.json` exists, the quarter is rebuilt from the log position it
+records, after checking that the log still has the same chain hash there. `revise=True`
+builds a revised edition at the head into `reports/<QUARTER>/revised/`, which shows what
+changed against the published one. `verify_reports` re-executes every committed report and
+compares the fingerprints of its tables and charts with its manifest.
 """
 
 from __future__ import annotations
@@ -83,6 +91,9 @@ def execute(
     lang: str,
     out_dir: Path,
     notebook: Path = NOTEBOOK,
+    *,
+    published_seq: int | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> Path:
     """Run the report notebook with papermill on the `louyu` kernel into out_dir/report.ipynb."""
     import papermill as pm
@@ -98,6 +109,8 @@ def execute(
         "upto_seq": seq,
         "edition": edition,
         "lang": lang,
+        "published_seq": published_seq,
+        "previous": previous,
     }
     try:
         pm.execute_notebook(
@@ -118,6 +131,75 @@ def execute(
     return target
 
 
+def published_manifest(out_root: Path, quarter: str, lg: Any) -> dict[str, Any] | None:
+    """The committed manifest of a quarter, checked against the log (None when unpublished)."""
+    from .log import LogError
+    from .manifest import MANIFEST_NAME, ManifestError, read_manifest
+
+    folder = out_root / quarter
+    if not (folder / MANIFEST_NAME).exists():
+        return None
+    try:
+        m = read_manifest(folder)
+        pos = m["log_position"]
+        here = lg.position(pos["seq"])
+    except (ManifestError, LogError) as err:
+        raise ReportError(str(err)) from None
+    if here["hash"] != pos["hash"]:
+        raise ReportError(
+            f"{folder}/manifest.json was built from seq {pos['seq']} with chain hash "
+            f"{pos['hash'][:12]}, but the log has {here['hash'][:12]} there: not the same log"
+        )
+    return m
+
+
+def fingerprints(nb: Any) -> dict[str, str]:
+    """SHA-256 of every data output of an executed report notebook, in canonical form."""
+    from .manifest import canonical_rows, canonical_spec, sha256
+    from .render import chart_specs, table_payloads
+    from .tables import file_stems
+
+    payloads = table_payloads(nb)
+    out = {
+        f"tables/{stem}.csv": sha256(canonical_rows([c["label"] for c in p["columns"]], p["rows"]))
+        for p, stem in zip(payloads, file_stems(payloads), strict=True)
+    }
+    out |= {f"charts/{stem}": sha256(canonical_spec(spec)) for stem, spec in chart_specs(nb)}
+    return out
+
+
+def _plan(
+    quarter: str, log: Path, out_root: Path, upto_seq: int | None, revise: bool
+) -> tuple[int, Path, int | None, dict[str, Any] | None]:
+    """(seq to build from, output folder, published seq for a revision, previous cut-off)."""
+    from .publication import previous_cutoff
+
+    parse_quarter(quarter)
+    lg = _open(log)
+    published = published_manifest(out_root, quarter, lg)
+    if revise:
+        if published is None:
+            raise ReportError(
+                f"{quarter} has no published report to revise ({out_root}/{quarter}/manifest.json)"
+            )
+        seq = upto_seq if upto_seq is not None else lg.head.seq
+        folder = out_root / quarter / "revised"
+        published_seq: int | None = published["log_position"]["seq"]
+    elif published is not None:
+        pinned = published["log_position"]["seq"]
+        if upto_seq is not None and upto_seq != pinned:
+            raise ReportError(
+                f"{quarter} is published from log seq {pinned}; use --revise to build another edition"
+            )
+        seq, folder, published_seq = pinned, out_root / quarter, None
+        return seq, folder, published_seq, published["parameters"].get("previous")
+    else:
+        seq = upto_seq if upto_seq is not None else lg.head.seq
+        folder, published_seq = out_root / quarter, None
+    validate_quarter(quarter, log, seq)
+    return seq, folder, published_seq, previous_cutoff(lg, quarter, seq, out_root)
+
+
 def build_report(
     quarter: str,
     *,
@@ -127,36 +209,93 @@ def build_report(
     upto_seq: int | None = None,
     out_root: Path = Path("reports"),
     renderer: str = "auto",
+    revise: bool = False,
     say: Callable[[str], None] = print,
 ) -> Built:
     """Build one quarter's publication folder; raises QuarterError/ReportError (one line)."""
+    from .manifest import build_manifest, write_manifest
     from .render import render
+    from .settings import Settings
 
     if edition not in EDITIONS:
         raise ReportError(f"edition must be one of {', '.join(EDITIONS)}, got {edition!r}")
     if lang not in LANGS:
         raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     t0 = time.perf_counter()
-    quarter, seq = validate_quarter(quarter, log, upto_seq)
-    out_dir = out_root / quarter
+    seq, out_dir, published_seq, previous = _plan(quarter, log, out_root, upto_seq, revise)
+    if published_seq is None and (out_dir / "manifest.json").exists():
+        say(f"{quarter} is published: rebuilding it from its pinned log position, seq {seq}")
     t1 = time.perf_counter()
-    nb_path = execute(quarter, log, seq, edition, lang, out_dir)
+    nb_path = execute(
+        quarter, log, seq, edition, lang, out_dir, published_seq=published_seq, previous=previous
+    )
     t2 = time.perf_counter()
     done = render(nb_path, out_dir, renderer=renderer, say=say)
     t3 = time.perf_counter()
-    from .render import report_meta
-
-    meta = report_meta(nbformat.read(nb_path, as_version=4))
+    nb = nbformat.read(nb_path, as_version=4)
+    position = _open(log).position(seq)
+    manifest = build_manifest(
+        quarter=quarter,
+        parameters={
+            "quarter": quarter,
+            "edition": edition,
+            "lang": lang,
+            "upto_seq": seq,
+            "published_seq": published_seq,
+            "previous": previous,
+        },
+        position=position,
+        outputs=fingerprints(nb),
+        renderer=done.renderer,
+        lock=ROOT / "uv.lock",
+        settings=Settings().as_record(),
+    )
+    write_manifest(out_dir, manifest)
     return Built(
         quarter=quarter,
         folder=out_dir,
         renderer=done.renderer,
-        position={
-            "seq": seq,
-            "recorded_at": meta.timestamp.isoformat() if meta.timestamp else None,
-        },
+        position=position,
         seconds={"check": t1 - t0, "execute": t2 - t1, "render": t3 - t2, "total": t3 - t0},
     )
+
+
+def committed_reports(out_root: Path = Path("reports")) -> list[Path]:
+    """Folders holding a manifest: every quarter, and revised editions."""
+    found = [p.parent for p in out_root.glob("*/manifest.json")]
+    found += [p.parent for p in out_root.glob("*/revised/manifest.json")]
+    return sorted(found)
+
+
+def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
+    """Re-execute one published report at its pinned position; what differs from its manifest."""
+    from .manifest import ManifestError, compare_outputs, read_manifest
+
+    try:
+        m = read_manifest(folder)
+    except ManifestError as err:
+        return [str(err)]
+    params = m["parameters"]
+    lg = _open(log)
+    pos = m["log_position"]
+    try:
+        here = lg.position(pos["seq"])
+    except Exception as err:
+        return [f"log position: {err}"]
+    if here["hash"] != pos["hash"]:
+        return [f"log position: the log's chain hash at seq {pos['seq']} is not the published one"]
+    nb_path = execute(
+        m["quarter"],
+        log,
+        pos["seq"],
+        params["edition"],
+        params["lang"],
+        scratch,
+        published_seq=params.get("published_seq"),
+        previous=params.get("previous"),
+    )
+    rebuilt = fingerprints(nbformat.read(nb_path, as_version=4))
+    return compare_outputs(m["outputs"], rebuilt)
 
 
 __all__ = [
@@ -165,6 +304,9 @@ __all__ = [
     "ReportError",
     "all_quarters",
     "build_report",
+    "committed_reports",
     "execute",
+    "fingerprints",
     "validate_quarter",
+    "verify_report",
 ]

@@ -54,9 +54,18 @@ def register(app: typer.Typer) -> None:
         upto_seq: SeqOption = None,
         out: OutOption = Path("reports"),
         renderer: RendererOption = Renderer.auto,
+        revise: Annotated[
+            bool,
+            typer.Option(
+                "--revise",
+                help="Build a revised edition at the log's head into OUT/QUARTER/revised/, "
+                "showing what changed against the published one.",
+            ),
+        ] = False,
     ) -> None:
         """Build the quarterly report (季度分析通报) into OUT/QUARTER/: HTML, PDF, notebook,
-        tables.xlsx, CSV tables, charts as SVG and PNG."""
+        tables.xlsx, CSV tables, charts as SVG and PNG, manifest.json. A published quarter
+        (OUT/QUARTER/manifest.json exists) is rebuilt from its pinned log position."""
         from ..publication import QuarterError
         from ..render import RenderError
         from ..report import ReportError, build_report
@@ -70,6 +79,7 @@ def register(app: typer.Typer) -> None:
                 upto_seq=upto_seq,
                 out_root=out,
                 renderer=renderer.value,
+                revise=revise,
                 say=lambda s: typer.echo(s, err=True),
             )
         except (QuarterError, ReportError, RenderError) as err:
@@ -77,7 +87,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"report {built.quarter} ({edition.value}, {lang.value}, log seq {built.position['seq']}, "
             f"{built.renderer}) in {built.seconds['total']:.0f}s: {built.folder}/report.html, report.pdf, "
-            "tables.xlsx, tables/, charts/"
+            "tables.xlsx, tables/, charts/, manifest.json"
         )
 
     @app.command("reports")
@@ -128,3 +138,46 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"louyu: error: {q}: {err}", err=True)
                 raise typer.Exit(1) from None
         typer.echo(f"{len(quarters)} reports ({quarters[0]} to {quarters[-1]}) in {out}/")
+
+    @app.command("verify-reports")
+    def verify_reports_cmd(
+        log: LogOption = DEFAULT_LOG_PATH,
+        out: OutOption = Path("reports"),
+        quarter: Annotated[
+            list[str] | None,
+            typer.Option("--quarter", help="Only these quarters (repeatable); default: all."),
+        ] = None,
+    ) -> None:
+        """Re-execute every committed report at its pinned log position and compare the
+        fingerprints of its tables and charts with its manifest (exit 1 on any difference)."""
+        import tempfile
+
+        from tqdm import tqdm
+
+        from ..report import ReportError, committed_reports, verify_report
+
+        folders = [
+            f
+            for f in committed_reports(out)
+            if not quarter or f.relative_to(out).parts[0] in quarter
+        ]
+        if not folders:
+            usage_error(f"no committed report (manifest.json) under {out}/")
+        failed = 0
+        bar = tqdm(folders, unit="report", desc="verify-reports")
+        for folder in bar:
+            name = folder.relative_to(out).as_posix()
+            bar.set_postfix_str(name)
+            with tempfile.TemporaryDirectory(prefix="louyu-verify-") as scratch:
+                try:
+                    problems = verify_report(folder, log, Path(scratch))
+                except ReportError as err:
+                    problems = [str(err)]
+            for p in problems:
+                tqdm.write(f"{name}: {p}")
+            failed += bool(problems)
+        bar.close()
+        if failed:
+            typer.echo(f"{failed} of {len(folders)} report(s) do not reproduce", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"ok: {len(folders)} report(s) reproduce their manifests")
