@@ -139,7 +139,16 @@ class Figure:
     def png(self, scale: float = PNG_SCALE) -> bytes:
         return spec_to_png(self.vl_spec(), scale=scale)
 
+    def is_empty(self) -> bool:
+        """No data row at all (e.g. the log's first quarter has no complete market quarter)."""
+        datasets = self.vl_spec().get("datasets", {})
+        return bool(datasets) and not any(datasets.values())
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        if self.is_empty():  # an empty chart cannot be drawn: say so instead of failing
+            title = self.vl_spec().get("title", self.name)
+            title = title.get("text", self.name) if isinstance(title, dict) else title
+            return {"text/markdown": f"*{title}：无数据 · no data*"}, {}
         data = {"image/svg+xml": self.svg(), "text/plain": f"<chart {self.name}>"}
         meta = {
             "louyu": {
