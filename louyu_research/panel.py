@@ -16,7 +16,7 @@ import polars as pl
 
 from . import frames
 from .industries import KEY_INDUSTRIES
-from .replay import AREA_UNIT, FEN, TENANCY, Prepared, buildings_at
+from .replay import AREA_UNIT, FEN, TENANCY, Prepared, buildings_at, group_cum_sum, group_shift
 from .settings import Settings
 
 __all__ = ["building_month_panel", "month_range"]
@@ -106,10 +106,10 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
         )
         .sort(*TENANCY, "date")
         .with_columns(
-            pl.col(c).shift(1).over(list(TENANCY)).fill_null(0).alias(f"p_{c}")
+            group_shift(pl.col(c), TENANCY, 0).alias(f"p_{c}")
             for c in ("c_area", "c_n", "c_reg", "c_hq")
         )
-        .with_columns(pl.col("key_industry").shift(1).over(list(TENANCY)).alias("p_key_industry"))
+        .with_columns(group_shift(pl.col("key_industry"), TENANCY).alias("p_key_industry"))
     )
 
 
@@ -153,7 +153,7 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
     )
     keys = ["building_id", "tenant_id", "year"]
     cum = bt.sort(*keys, "month_idx").with_columns(
-        pl.col("amount_fen").cum_sum().over(keys).alias("cum")
+        group_cum_sum(pl.col("amount_fen"), keys).alias("cum")
     )
     changes = (
         pl.concat([bt.select(*keys, "month_idx"), reclass.select(*keys, "month_idx")])
@@ -178,8 +178,8 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
         )
         .sort(*keys, "month_idx")
         .with_columns(
-            pl.col("cum").shift(1).over(keys).fill_null(0).alias("p_cum"),
-            pl.col("key_industry").shift(1).over(keys).alias("p_key_industry"),
+            group_shift(pl.col("cum"), keys, 0).alias("p_cum"),
+            group_shift(pl.col("key_industry"), keys).alias("p_key_industry"),
         )
     )
     deltas = pl.concat(
@@ -206,7 +206,9 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
             "key_industry",
             "year",
             "month_idx",
-            pl.col("d").cum_sum().over("building_id", "key_industry", "year").alias("lead_ytd_fen"),
+            group_cum_sum(pl.col("d"), ["building_id", "key_industry", "year"]).alias(
+                "lead_ytd_fen"
+            ),
         )
     )
 
@@ -256,7 +258,7 @@ def building_month_panel(
         deltas.group_by("building_id", "date")
         .agg(pl.col(c).sum() for c in occ_cols)
         .sort("building_id", "date")
-        .with_columns(pl.col(c).cum_sum().over("building_id") for c in occ_cols)
+        .with_columns(group_cum_sum(pl.col(c), "building_id") for c in occ_cols)
     )
     ind_deltas = pl.concat(
         [
@@ -282,7 +284,7 @@ def building_month_panel(
         ind_deltas.group_by("building_id", "key_industry", "date")
         .agg(pl.col("a").sum(), pl.col("n").sum())
         .sort("building_id", "key_industry", "date")
-        .with_columns(pl.col(c).cum_sum().over("building_id", "key_industry") for c in ("a", "n"))
+        .with_columns(group_cum_sum(pl.col(c), ["building_id", "key_industry"]) for c in ("a", "n"))
     )
 
     # Flows within each month: spell starts and ends, and increments of active area.
@@ -315,7 +317,7 @@ def building_month_panel(
         tax.group_by("building_id", "year", "month_idx")
         .agg(pl.col("amount_fen").sum())
         .sort("building_id", "year", "month_idx")
-        .with_columns(pl.col("amount_fen").cum_sum().over("building_id", "year").alias("ytd_fen"))
+        .with_columns(group_cum_sum(pl.col("amount_fen"), ["building_id", "year"]).alias("ytd_fen"))
     )
     tax_k = _industry_tax_ytd(p, tax)
     # Leading key industry at each month end.
