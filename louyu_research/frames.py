@@ -136,8 +136,10 @@ class TenantTax(_Frame):
     period: str = F("Month YYYY-MM", str_matches=_MONTH)
     amount_yuan: float = F("Tax, yuan (latest restatement)")
 
-    class Config:
-        unique = ("tenant_id", "building_id", "period")
+    @pa.dataframe_check
+    def one_row_per_tenant_building_period(cls, data: PolarsData) -> pl.LazyFrame:
+        # millions of rows: a 64-bit hash finds candidate duplicates, compared exactly after
+        return _unique_rows(data.lazyframe, ["tenant_id", "building_id", "period"])
 
 
 class CityTax(_Frame):
@@ -230,6 +232,16 @@ class BuildingMonth(_Frame):
 
     class Config:
         unique = ("building_id", "month")
+
+
+def _unique_rows(lf: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """A boolean column: the row's key occurs once (exact; hashing only narrows the search)."""
+    frame = lf.select(keys).collect()
+    maybe = frame.select(pl.struct(keys).hash().is_duplicated()).to_series()
+    if not maybe.any():
+        return pl.LazyFrame({"unique": pl.repeat(True, frame.height, eager=True, dtype=pl.Boolean)})
+    dup = frame.select(pl.struct(keys).is_duplicated()).to_series()
+    return pl.LazyFrame({"unique": ~dup})
 
 
 MODELS: dict[str, type[_Frame]] = {

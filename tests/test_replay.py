@@ -548,3 +548,21 @@ def test_every_kind_of_finding(tmp_path: Path) -> None:
     assert (7, "retired_building") in got and (9, "unknown_tenancy") not in got
     # the tax is kept although its tenancy's move-in was retracted
     assert log.replay(D("2016-12-31")).tax["amount_yuan"].to_list() == [10.0]
+
+
+def test_the_tax_frame_has_one_row_per_tenant_building_and_period() -> None:
+    tax = pl.DataFrame(
+        {
+            "tenant_id": ["T1", "T1", "T2", "T1"],
+            "building_id": ["B1", "B1", "B1", "B2"],
+            "period": ["2016-01", "2016-02", "2016-01", "2016-01"],
+            "amount_yuan": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    assert frames.validate(frames.TenantTax, tax) is tax
+    twice = pl.concat([tax, tax.head(1)])
+    with pytest.raises(
+        frames.FrameValidationError, match="one_row_per_tenant_building_period"
+    ) as err:
+        frames.validate(frames.TenantTax, twice)
+    assert "rows [0, 4]" in str(err.value)
