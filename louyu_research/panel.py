@@ -16,7 +16,16 @@ import polars as pl
 
 from . import frames
 from .industries import KEY_INDUSTRIES
-from .replay import AREA_UNIT, FEN, TENANCY, Prepared, buildings_at, group_cum_sum, group_shift
+from .replay import (
+    AREA_UNIT,
+    FEN,
+    TENANCY,
+    Prepared,
+    buildings_at,
+    group_cum_sum,
+    group_shift,
+    group_start,
+)
 from .settings import Settings
 
 __all__ = ["building_month_panel", "month_range"]
@@ -71,28 +80,52 @@ def _month_idx_of(col: str) -> pl.Expr:
 
 
 def _timeline(p: Prepared) -> pl.LazyFrame:
-    """End-of-day state of every tenancy at each date its own or its tenant's attributes change."""
-    td = p.tenancy_events.lazy().unique(
-        subset=[*TENANCY, "occurred_on"], keep="last", maintain_order=True
+    """End-of-day state of every tenancy at each date its own or its tenant's attributes change.
+
+    Tenancies and tenants get integer keys first (the events are sorted by tenant, building),
+    so the sorts, as-of joins and group shifts below compare integers, not strings.
+    """
+    te = p.tenancy_events.lazy().with_columns(
+        group_start(list(TENANCY)).cum_sum().alias("_k"),
+        group_start("tenant_id").cum_sum().alias("_t"),
     )
-    td = td.select(
-        *TENANCY, pl.col("occurred_on").alias("date"), "active", "area_u", "registered_here"
+    td = (
+        te.unique(subset=["_k", "occurred_on"], keep="last", maintain_order=True)
+        .select(
+            "_k",
+            "_t",
+            "building_id",
+            pl.col("occurred_on").alias("date"),
+            "active",
+            "area_u",
+            "registered_here",
+        )
+        .collect()
     )
-    tv = p.tenant_versions.lazy().select(
-        "tenant_id", pl.col("valid_from").alias("date"), "key_industry", "headquarters"
+    tenants = td.lazy().select("_t", "_k", "building_id").unique()
+    tv = (
+        p.tenant_versions.lazy()
+        .join(te.select("tenant_id", "_t").unique(), on="tenant_id")
+        .select("_t", pl.col("valid_from").alias("date"), "key_industry", "headquarters")
     )
-    keys = td.select(*TENANCY).unique()
     dates = pl.concat(
         [
-            td.select(*TENANCY, "date"),
-            tv.select("tenant_id", "date").join(keys, on="tenant_id").select(*TENANCY, "date"),
+            td.lazy().select("_k", "_t", "building_id", "date"),
+            tv.select("_t", "date")
+            .join(tenants, on="_t")
+            .select("_k", "_t", "building_id", "date"),
         ]
-    ).unique()
+    ).unique(subset=["_k", "date"])
     return (
-        dates.sort(*TENANCY, "date")
-        .join_asof(td.sort(*TENANCY, "date"), on="date", by=list(TENANCY), check_sortedness=False)
-        .sort("tenant_id", "date")
-        .join_asof(tv.sort("tenant_id", "date"), on="date", by="tenant_id", check_sortedness=False)
+        dates.sort("_k", "date")
+        .join_asof(
+            td.lazy().select("_k", "date", "active", "area_u", "registered_here"),
+            on="date",
+            by="_k",
+            check_sortedness=False,
+        )
+        .sort("_t", "date")
+        .join_asof(tv.sort("_t", "date"), on="date", by="_t", check_sortedness=False)
         .with_columns(pl.col("active").fill_null(0))
         .with_columns(
             (pl.col("active") * pl.col("area_u").fill_null(0)).alias("c_area"),
@@ -104,16 +137,16 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
                 "c_hq"
             ),
         )
-        .sort(*TENANCY, "date")
+        .sort("_k", "date")
         .with_columns(
-            group_shift(pl.col(c), TENANCY, 0).alias(f"p_{c}")
+            group_shift(pl.col(c), "_k", 0).alias(f"p_{c}")
             for c in ("c_area", "c_n", "c_reg", "c_hq")
         )
-        .with_columns(group_shift(pl.col("key_industry"), TENANCY).alias("p_key_industry"))
+        .with_columns(group_shift(pl.col("key_industry"), "_k").alias("p_key_industry"))
     )
 
 
-def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
+def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) -> pl.LazyFrame:
     """Tax YTD per (building, key industry, year, month) classifying tenants at that month's end.
 
     The YTD tax of a (building, tenant) pair counts in the industry the tenant has at month M.
@@ -126,74 +159,92 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame) -> pl.LazyFrame:
     YTD then). Only the few tenants whose industry changes take the general path.
     """
     tv = p.tenant_versions.lazy().select("tenant_id", "valid_from", "key_industry")
-    kinds = tv.group_by("tenant_id").agg(
-        (pl.col("key_industry").n_unique() == 1).alias("stable"),
-        pl.col("key_industry").sort_by("valid_from").first(),
-        pl.col("valid_from").min().alias("_first"),
+    kinds = (
+        tv.group_by("tenant_id")
+        .agg(
+            (pl.col("key_industry").n_unique() == 1).alias("stable"),
+            pl.col("key_industry").sort_by("valid_from").first(),
+            _month_idx_of("valid_from").min().alias("_from"),
+        )
+        .collect()
     )
-    stable = kinds.filter(pl.col("stable") & pl.col("key_industry").is_in(KEY_INDUSTRIES)).select(
-        "tenant_id", "key_industry", _month_idx_of("_first").alias("_from")
+    # one join of the reports with their tenant's kind; tenants without a move-in drop out
+    tagged = (
+        tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
+        .join(kinds.lazy(), on="tenant_id", how="inner")
+        .collect()
     )
     simple = (
-        tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
-        .join(stable, on="tenant_id", how="inner")
+        tagged.lazy()
+        .filter(pl.col("stable") & pl.col("key_industry").is_in(KEY_INDUSTRIES))
         .with_columns(pl.max_horizontal("month_idx", "_from").alias("month_idx"))
         .filter((pl.col("month_idx") // 12) == pl.col("year"))
+        .group_by("building_id", "key_industry", "year", "month_idx")
+        .agg(pl.col("amount_fen").sum().alias("d"))
+        # only (building, industry) pairs that lead the building in some month are needed
+        .join(lead_pairs, on=["building_id", "key_industry"], how="semi")
+        .select("building_id", "key_industry", "year", "month_idx", "d")
+    )
+    bt = (
+        tagged.lazy()
+        .filter(~pl.col("stable"))
+        .select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
+    )
+    # Tenants whose key industry changes: the industry holding at each month end, as intervals
+    # of months; a report adds to the industry of its own month, and at each change the year's
+    # earlier reports of the (building, tenant) move from the old industry to the new one.
+    versions = (
+        tv.join(
+            kinds.lazy().filter(~pl.col("stable")).select("tenant_id"), on="tenant_id", how="semi"
+        )
+        .with_columns(_month_idx_of("valid_from"))
+        .sort("tenant_id", "month_idx", "valid_from")
+        .unique(subset=["tenant_id", "month_idx"], keep="last", maintain_order=True)
+        .with_columns(
+            group_shift(pl.col("key_industry"), "tenant_id").alias("p_key_industry"),
+            pl.col("month_idx").shift(-1).alias("_to"),
+            group_start("tenant_id").shift(-1).fill_null(True).alias("_last"),
+        )
+        .with_columns(pl.when(pl.col("_last")).then(None).otherwise(pl.col("_to")).alias("_to"))
+        .select(
+            "tenant_id", pl.col("month_idx").alias("_from"), "_to", "key_industry", "p_key_industry"
+        )
+        .collect()
+    )
+    own = (
+        bt.join(versions.lazy().select("tenant_id", "_from", "_to", "key_industry"), on="tenant_id")
+        .filter(
+            (pl.col("month_idx") >= pl.col("_from"))
+            & (pl.col("_to").is_null() | (pl.col("month_idx") < pl.col("_to")))
+        )
         .select("building_id", "key_industry", "year", "month_idx", pl.col("amount_fen").alias("d"))
     )
-    changing = kinds.filter(~pl.col("stable")).select("tenant_id")
-    bt = tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen").join(
-        changing, on="tenant_id", how="semi"
-    )
-    reclass = (
-        bt.select("building_id", "tenant_id", "year")
-        .unique()
-        .join(tv.select("tenant_id", _month_idx_of("valid_from")).unique(), on="tenant_id")
-        .filter((pl.col("month_idx") // 12) == pl.col("year"))
-    )
-    keys = ["building_id", "tenant_id", "year"]
-    cum = bt.sort(*keys, "month_idx").with_columns(
-        group_cum_sum(pl.col("amount_fen"), keys).alias("cum")
-    )
-    changes = (
-        pl.concat([bt.select(*keys, "month_idx"), reclass.select(*keys, "month_idx")])
-        .unique()
-        .sort(*keys, "month_idx")
-        .join_asof(
-            cum.select(*keys, "month_idx", "cum"), on="month_idx", by=keys, check_sortedness=False
-        )
-        .with_columns(
-            pl.col("cum").fill_null(0),
-            pl.date(pl.col("month_idx") // 12, pl.col("month_idx") % 12 + 1, 1)
-            .dt.month_end()
-            .alias("_end"),
-        )
-        .sort("tenant_id", "_end")
-        .join_asof(
-            tv.sort("tenant_id", "valid_from"),
-            left_on="_end",
-            right_on="valid_from",
-            by="tenant_id",
-            check_sortedness=False,
-        )
-        .sort(*keys, "month_idx")
-        .with_columns(
-            group_shift(pl.col("cum"), keys, 0).alias("p_cum"),
-            group_shift(pl.col("key_industry"), keys).alias("p_key_industry"),
-        )
+    moved = (
+        versions.lazy()
+        .filter(pl.col("key_industry").ne_missing(pl.col("p_key_industry")))
+        .select("tenant_id", pl.col("_from").alias("_at"), "key_industry", "p_key_industry")
+        .join(bt, on="tenant_id")
+        .filter(((pl.col("_at") // 12) == pl.col("year")) & (pl.col("month_idx") < pl.col("_at")))
+        .group_by("building_id", "year", "_at", "key_industry", "p_key_industry")
+        .agg(pl.col("amount_fen").sum().alias("c"))
     )
     deltas = pl.concat(
         [
             simple,
-            changes.select(
-                "building_id", "key_industry", "year", "month_idx", pl.col("cum").alias("d")
+            own,
+            moved.select(
+                "building_id",
+                "key_industry",
+                "year",
+                pl.col("_at").alias("month_idx"),
+                pl.col("c").alias("d"),
             ),
-            changes.select(
+            moved.select(
                 "building_id",
                 pl.col("p_key_industry").alias("key_industry"),
                 "year",
-                "month_idx",
-                (-pl.col("p_cum")).alias("d"),
+                pl.col("_at").alias("month_idx"),
+                (-pl.col("c")).alias("d"),
             ),
         ]
     ).filter(pl.col("key_industry").is_in(KEY_INDUSTRIES))
@@ -247,7 +298,7 @@ def building_month_panel(
     attrs = buildings_at(p, grid, settings)
 
     # Occupancy step functions per building and per (building, key industry).
-    tl = _timeline(p)
+    tl = _timeline(p).collect().lazy()  # read twice below: materialised once
     deltas = tl.select(
         "building_id",
         "date",
@@ -312,6 +363,8 @@ def building_month_panel(
         .with_columns(_period_idx())
         .filter(pl.col("month_idx").is_between(ytd_from, last_idx))
         .with_columns((pl.col("month_idx") // 12).cast(pl.Int32).alias("year"))
+        .collect()
+        .lazy()
     )
     tax_b = (
         tax.group_by("building_id", "year", "month_idx")
@@ -319,14 +372,13 @@ def building_month_panel(
         .sort("building_id", "year", "month_idx")
         .with_columns(group_cum_sum(pl.col("amount_fen"), ["building_id", "year"]).alias("ytd_fen"))
     )
-    tax_k = _industry_tax_ytd(p, tax)
-    # Leading key industry at each month end.
+    # Leading key industry at each month end (by occupied area; its tax YTD joins below).
     pairs = (
         ind_steps.select("building_id", "key_industry")
         .unique()
         .join(months.lazy().select("month_idx", "month_end", "year"), how="cross")
     )
-    leading = (
+    leading_occ = (
         _steps_at(ind_steps, pairs, ["building_id", "key_industry"], ["a", "n"])
         .filter(pl.col("n") > 0)
         .sort(
@@ -334,6 +386,12 @@ def building_month_panel(
             descending=[False, False, True, False],
         )
         .unique(subset=["building_id", "month_idx"], keep="first", maintain_order=True)
+        .collect()
+    )
+    lead_pairs = leading_occ.lazy().select("building_id", "key_industry").unique()
+    tax_k = _industry_tax_ytd(p, tax, lead_pairs)
+    leading = (
+        leading_occ.lazy()
         .sort("building_id", "key_industry", "year", "month_idx")
         .join_asof(
             tax_k,
