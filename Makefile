@@ -7,6 +7,11 @@ LOUYU := $(VENV)/bin/louyu
 STAMP := $(VENV)/.setup-stamp
 QUARTER ?=
 export UV_PYTHON_DOWNLOADS := never
+# Parameters reach the recipes as environment variables, expanded by the shell inside quotes:
+# a value can never become part of a command line.
+export QUARTER EDITION REVISE
+# LANG=en on make's command line asks for English; a LANG inherited from the locale does not.
+export REPORT_LANG := $(if $(filter command line,$(origin LANG)),$(LANG),zh)
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,7 +36,8 @@ sample: setup  ## Regenerate the shipped sample log in events/ from its recorded
 	$(LOUYU) simulate --recorded --out events --force
 
 report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITION=internal] [LANG=en] [REVISE=1]
-	$(LOUYU) report --quarter "$(QUARTER)" $(if $(EDITION),--edition $(EDITION)) $(if $(filter en,$(LANG)),--lang en) $(if $(REVISE),--revise)
+	$(LOUYU) report --quarter "$$QUARTER" --edition "$${EDITION:-public}" \
+		--lang "$$REPORT_LANG" $${REVISE:+--revise}
 
 reports: setup  ## Build every quarter the log covers
 	$(LOUYU) reports

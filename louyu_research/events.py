@@ -27,6 +27,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     create_model,
+    model_validator,
 )
 
 __all__ = [
@@ -200,6 +201,16 @@ class BuildingUpdated(EventData):
     lon: Lon | None = None
     lat: Lat | None = None
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> BuildingUpdated:
+        return _some_attribute(self, "building_id")
+
+
+def _some_attribute(model: EventData, key: str) -> EventData:
+    if all(getattr(model, f) is None for f in type(model).model_fields if f != key):
+        raise ValueError(f"an update names at least one attribute besides {key}")
+    return model
+
 
 class BuildingFeaturedDesignated(EventData):
     """Officially recognised as a featured building (特色楼宇认定)."""
@@ -261,6 +272,10 @@ class TenantUpdated(EventData):
     industry_edition: IndustryEdition | None = None
     headcount: Headcount | None = None
     headquarters: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TenantUpdated:
+        return _some_attribute(self, "tenant_id")
 
 
 class TenantMovedOut(EventData):
