@@ -1224,6 +1224,12 @@ class QuarterlyReport:
             .rename({code: "problem"})
             .sort("problem")
         )
+        if self._zh() and code == "code":  # the finding codes, in the readers' words
+            from .replay import FINDING_CODES_ZH
+
+            counts = counts.with_columns(pl.col("problem").replace(FINDING_CODES_ZH)).sort(
+                "problem"
+            )
         t_f = Table(
             "findings",
             "回放发现的数据问题" if self._zh() else "Findings of the replay",
@@ -1454,28 +1460,14 @@ def _late_frame(frame: pl.DataFrame, lang: Lang) -> pl.DataFrame:
     return frame.with_columns(_mapped("kind", LATE_KINDS, lang).alias("kind_label")).sort("order")
 
 
-def previous_cutoff(
-    log: Any, quarter: str, upto_seq: int, reports: Path = Path("reports")
-) -> dict[str, Any]:
-    """Where the previous quarter's report read the log: its manifest's position when one is
-    published under reports/, else the convention that a quarter is reported with what was
-    recorded by the end of the month after it (returns of a month arrive in the next month)."""
-    prev = shift_quarter(quarter, -1)
-    manifest = reports / prev / "manifest.json"
-    if manifest.exists():
-        import json
-
-        try:
-            pos = json.loads(manifest.read_text("utf-8")).get("log_position", {})
-            if isinstance(pos.get("seq"), int):
-                return {"seq": min(pos["seq"], upto_seq), "how": f"reports/{prev}/manifest.json"}
-        except ValueError:
-            pass
-    last = quarter_months(prev)[-1]
+def publication_cutoff(log: Any, quarter: str, upto_seq: int) -> dict[str, Any]:
+    """Where a quarter's report reads the log by convention: what was recorded by the end of
+    the month after the quarter, 24:00 Beijing time (a month's returns arrive in the next
+    month), within `upto_seq`."""
+    last = quarter_months(quarter)[-1]
     y, m = int(last[:4]), int(last[5:])
-    y2, m2 = (y + 1, 1) if m == 12 else (y, m + 1)
-    # the last day of the month after the previous quarter, 24:00 Beijing time
-    y3, m3 = (y2 + 1, 1) if m2 == 12 else (y2, m2 + 1)
+    # the first day of the second month after the quarter's last month
+    y3, m3 = (y + 1, m + 2 - 12) if m + 2 > 12 else (y, m + 2)
     cutoff = datetime.fromisoformat(f"{y3:04d}-{m3:02d}-01T00:00:00+08:00")
     seq = (
         log.scan(upto_seq=upto_seq)
@@ -1488,6 +1480,25 @@ def previous_cutoff(
         "seq": int(seq) if seq is not None else 0,
         "how": f"recorded before {cutoff.date().isoformat()}",
     }
+
+
+def previous_cutoff(
+    log: Any, quarter: str, upto_seq: int, reports: Path = Path("reports")
+) -> dict[str, Any]:
+    """Where the previous quarter's report read the log: its manifest's position when one is
+    published under reports/, else `publication_cutoff` of the previous quarter."""
+    prev = shift_quarter(quarter, -1)
+    manifest = reports / prev / "manifest.json"
+    if manifest.exists():
+        import json
+
+        try:
+            pos = json.loads(manifest.read_text("utf-8")).get("log_position", {})
+            if isinstance(pos.get("seq"), int):
+                return {"seq": min(pos["seq"], upto_seq), "how": f"reports/{prev}/manifest.json"}
+        except ValueError:
+            pass
+    return publication_cutoff(log, prev, upto_seq)
 
 
 def _revisions(

@@ -169,10 +169,15 @@ def fingerprints(nb: Any) -> dict[str, str]:
 
 
 def _plan(
-    quarter: str, log: Path, out_root: Path, upto_seq: int | None, revise: bool
+    quarter: str,
+    log: Path,
+    out_root: Path,
+    upto_seq: int | None,
+    revise: bool,
+    as_published: bool = False,
 ) -> tuple[int, Path, int | None, dict[str, Any] | None]:
     """(seq to build from, output folder, published seq for a revision, previous cut-off)."""
-    from .publication import previous_cutoff
+    from .publication import previous_cutoff, publication_cutoff
 
     parse_quarter(quarter)
     lg = _open(log)
@@ -195,6 +200,8 @@ def _plan(
         return seq, folder, published_seq, published["parameters"].get("previous")
     else:
         seq = upto_seq if upto_seq is not None else lg.head.seq
+        if as_published:  # the log as it stood when the quarter is reported, by convention
+            seq = publication_cutoff(lg, quarter, seq)["seq"]
         folder, published_seq = out_root / quarter, None
     validate_quarter(quarter, log, seq)
     return seq, folder, published_seq, previous_cutoff(lg, quarter, seq, out_root)
@@ -210,9 +217,14 @@ def build_report(
     out_root: Path = Path("reports"),
     renderer: str = "auto",
     revise: bool = False,
+    as_published: bool = False,
     say: Callable[[str], None] = print,
 ) -> Built:
-    """Build one quarter's publication folder; raises QuarterError/ReportError (one line)."""
+    """Build one quarter's publication folder; raises QuarterError/ReportError (one line).
+
+    `as_published`: an unpublished quarter is built from the log as recorded by the end of the
+    month after the quarter (`publication.publication_cutoff`) instead of the head.
+    """
     from .manifest import build_manifest, write_manifest
     from .render import render
     from .settings import Settings
@@ -222,7 +234,9 @@ def build_report(
     if lang not in LANGS:
         raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     t0 = time.perf_counter()
-    seq, out_dir, published_seq, previous = _plan(quarter, log, out_root, upto_seq, revise)
+    seq, out_dir, published_seq, previous = _plan(
+        quarter, log, out_root, upto_seq, revise, as_published
+    )
     if published_seq is None and (out_dir / "manifest.json").exists():
         say(f"{quarter} is published: rebuilding it from its pinned log position, seq {seq}")
     t1 = time.perf_counter()

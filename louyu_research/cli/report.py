@@ -36,6 +36,14 @@ RendererOption = Annotated[
     Renderer,
     typer.Option("--renderer", help="auto: Quarto when on PATH, else offline (nbconvert + Typst)."),
 ]
+AsPublishedOption = Annotated[
+    bool,
+    typer.Option(
+        "--as-published",
+        help="Build an unpublished quarter from the log as recorded by the end of the month "
+        "after the quarter (when it would have been published), not from the head.",
+    ),
+]
 SeqOption = Annotated[
     int | None,
     typer.Option("--upto-seq", help="Log position to build from (default: the head).", min=1),
@@ -62,6 +70,7 @@ def register(app: typer.Typer) -> None:
                 "showing what changed against the published one.",
             ),
         ] = False,
+        as_published: AsPublishedOption = False,
     ) -> None:
         """Build the quarterly report (季度分析通报) into OUT/QUARTER/: HTML, PDF, notebook,
         tables.xlsx, CSV tables, charts as SVG and PNG, manifest.json. A published quarter
@@ -80,6 +89,7 @@ def register(app: typer.Typer) -> None:
                 out_root=out,
                 renderer=renderer.value,
                 revise=revise,
+                as_published=as_published,
                 say=lambda s: typer.echo(s, err=True),
             )
         except (QuarterError, ReportError, RenderError) as err:
@@ -98,6 +108,7 @@ def register(app: typer.Typer) -> None:
         upto_seq: SeqOption = None,
         out: OutOption = Path("reports"),
         renderer: RendererOption = Renderer.auto,
+        as_published: AsPublishedOption = False,
     ) -> None:
         """Build the report of every quarter the log covers, with a progress bar."""
         from tqdm import tqdm
@@ -131,6 +142,7 @@ def register(app: typer.Typer) -> None:
                     upto_seq=upto_seq,
                     out_root=out,
                     renderer=renderer.value,
+                    as_published=as_published,
                     say=once,
                 )
             except (QuarterError, ReportError, RenderError) as err:
