@@ -152,8 +152,8 @@ T: dict[str, dict[str, str]] = {
     "yes": {"zh": "已达标", "en": "met"},
     "no": {"zh": "未达标", "en": "not met"},
     "suppressed_note": {
-        "zh": "‡ 信息保护：该楼宇纳税企业不足{n}户或单户税收占比超过{p}，税收数据不予公开。",
-        "en": "‡ Withheld: fewer than {n} tax-paying tenants or one tenant above {p} of the building's tax.",
+        "zh": "‡ 信息保护：纳税企业不足{n}户或单户税收占比超过{p}的楼宇、街道或片区，税收数据不予公开。",
+        "en": "‡ Withheld: fewer than {n} tax-paying tenants, or one tenant above {p} of the tax (of a building, street or area).",
     },
 }
 
@@ -273,17 +273,26 @@ def fmt_value(indicator: str, v: float | None) -> str:
 
 
 def disclosure(
-    tax: pl.DataFrame, month: str, *, min_tenants: int, max_dominance: float
+    tax: pl.DataFrame,
+    month: str,
+    *,
+    min_tenants: int,
+    max_dominance: float,
+    groups: pl.DataFrame | None = None,
+    key: str = "building_id",
 ) -> pl.DataFrame:
-    """Per building: tax-paying tenants and the largest tenant's share of its tax YTD (Jan..M),
-    and whether the building's tax must be withheld in the public edition."""
+    """Per building (or per `key` of `groups`, a building_id → key map): tax-paying tenants and
+    the largest tenant's share of the tax YTD (Jan..M), and whether that tax must be withheld
+    in the public edition. Applied to streets and areas too: a street holding one building
+    would otherwise publish the very figure withheld for the building."""
+    lf = tax.lazy().filter((pl.col("period") >= f"{month[:4]}-01") & (pl.col("period") <= month))
+    if groups is not None:
+        lf = lf.join(groups.lazy().select("building_id", key).unique(), on="building_id")
     ytd = (
-        tax.lazy()
-        .filter((pl.col("period") >= f"{month[:4]}-01") & (pl.col("period") <= month))
-        .group_by("building_id", "tenant_id")
+        lf.group_by(key, "tenant_id")
         .agg(pl.col("amount_yuan").sum())
         .filter(pl.col("amount_yuan") > 0)
-        .group_by("building_id")
+        .group_by(key)
         .agg(
             pl.len().alias("tax_payers"),
             (pl.col("amount_yuan").max() / pl.col("amount_yuan").sum()).alias("top_tenant_share"),
@@ -295,15 +304,17 @@ def disclosure(
                 (pl.col("tax_payers") < min_tenants) | (pl.col("top_tenant_share") > max_dominance)
             ).alias("tax_suppressed")
         )
-        .sort("building_id")
+        .sort(key)
         .collect()
     )
 
 
-def with_disclosure(frame: pl.DataFrame, control: pl.DataFrame, edition: Edition) -> pl.DataFrame:
+def with_disclosure(
+    frame: pl.DataFrame, control: pl.DataFrame, edition: Edition, key: str = "building_id"
+) -> pl.DataFrame:
     """Attach `tax_suppressed` (always false in the internal edition; true in the public one
     when the rule says so, or when the building has no tax-paying tenant but shows tax)."""
-    out = frame.join(control.select("building_id", "tax_suppressed"), on="building_id", how="left")
+    out = frame.join(control.select(key, "tax_suppressed"), on=key, how="left")
     if edition == "internal":
         return out.with_columns(pl.lit(False).alias("tax_suppressed"))
     return out.with_columns(pl.col("tax_suppressed").fill_null(True))
@@ -920,17 +931,21 @@ class QuarterlyReport:
             ),
             Column("tax_share_ytd", self._l("tax_share_ytd"), "pct"),
         )
-        areas = self.areas.sort("reporting_area")
+        withheld = {"tax_yuan_ytd": "tax_suppressed", "tax_share_ytd": "tax_suppressed"}
+        notes = (self._suppression_note(),) if self.edition == "public" else ()
+        areas = self._level_disclosure(self.areas, "reporting_area").sort("reporting_area")
         t_areas = Table(
             "reporting_areas",
             "统计片区" if self._zh() else "Reporting areas",
             areas,
             (Column("reporting_area", self._l("reporting_area")), *fig_cols),
             sheet="统计片区" if self._zh() else "Reporting areas",
+            notes=notes,
+            suppressed=withheld,
         )
-        streets = self.streets.filter(pl.col("month") == self.month).sort(
-            "reporting_area", "street"
-        )
+        streets = self._level_disclosure(
+            self.streets.filter(pl.col("month") == self.month), "street"
+        ).sort("reporting_area", "street")
         t_streets = Table(
             "streets",
             "街道（镇）" if self._zh() else "Streets",
@@ -941,6 +956,8 @@ class QuarterlyReport:
                 *fig_cols,
             ),
             sheet="街道" if self._zh() else "Streets",
+            notes=notes,
+            suppressed=withheld,
         )
         rk = self.ranking.filter(pl.col("month") == self.month).sort("composite_rank", "street")
         t_rank = Table(
@@ -982,6 +999,19 @@ class QuarterlyReport:
         else:
             text = f"Top three in {self.month}: {', '.join(top)}; against last month {up} streets moved up, {down} down."
         return [f"## {t('s4', lang)}", t_areas, t_streets, text, t_rank, fig]
+
+    def _level_disclosure(self, frame: pl.DataFrame, key: str) -> pl.DataFrame:
+        """The disclosure rule applied to a street's or area's tax (its tenants as contributors)."""
+        groups = self.buildings.filter(pl.col("in_scope")).select("building_id", key)
+        control = disclosure(
+            self.tax,
+            self.month,
+            min_tenants=self.settings.disclosure_min_tenants,
+            max_dominance=self.settings.disclosure_max_dominance,
+            groups=groups,
+            key=key,
+        )
+        return with_disclosure(frame, control, self.edition, key=key)
 
     def ranking_method(self) -> str:
         from .indicators import RANKING_METHOD_EN, RANKING_METHOD_ZH
