@@ -238,11 +238,13 @@ def tenants_at_risk(
             .filter(pl.col("period").is_between(pl.lit(last[0]), pl.lit(last[1])))
             .sum()
             .cast(pl.Float64)
+            .round(2)  # to the fen: a float sum's last bits are noise
             .alias("tax_last_window_yuan"),
             pl.col("amount_yuan")
             .filter(pl.col("period").is_between(pl.lit(prev[0]), pl.lit(prev[1])))
             .sum()
             .cast(pl.Float64)
+            .round(2)
             .alias("tax_previous_window_yuan"),
         )
     )
