@@ -566,3 +566,21 @@ def test_the_tax_frame_has_one_row_per_tenant_building_and_period() -> None:
     ) as err:
         frames.validate(frames.TenantTax, twice)
     assert "rows [0, 4]" in str(err.value)
+
+
+def test_louyu_state_shows_the_tax_frame_sorted(tmp_path: Path) -> None:
+    k = Kit()
+    drafts = [
+        k.building("B1"),
+        k.move_in("T2", "B1", "2016-01-10"),
+        k.move_in("T1", "B1", "2016-01-10"),
+        k.tax("T2", "B1", "2016-02", 20.0),
+        k.tax("T1", "B1", "2016-02", 10.0),
+        k.tax("T2", "B1", "2016-01", 5.0),
+    ]
+    write_log(tmp_path / "ev", drafts)
+    args = ["state", "--log", str(tmp_path / "ev"), "--as-of", "2016-03-01", "--frame", "tax"]
+    res = CliRunner().invoke(app, [*args, "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(res.stdout.encode()).select("tenant_id", "period", "amount_yuan").rows()
+    assert got == [("T2", "2016-01", 5.0), ("T1", "2016-02", 10.0), ("T2", "2016-02", 20.0)]

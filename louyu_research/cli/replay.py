@@ -21,6 +21,17 @@ class StateFrame(StrEnum):
     findings = "findings"
 
 
+# every frame is shown sorted (the tax frame comes in report order)
+_ORDER = {
+    StateFrame.buildings: ["building_id"],
+    StateFrame.tenancies: ["building_id", "tenant_id"],
+    StateFrame.tenants: ["tenant_id"],
+    StateFrame.tax: ["period", "building_id", "tenant_id"],
+    StateFrame.city_tax: ["period", "district"],
+    StateFrame.findings: ["seq", "code"],
+}
+
+
 def _parse_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -54,7 +65,7 @@ def state(
         result = open_log(log).replay(day, recorded_by=cut, upto_seq=upto_seq)
     except LogError as err:
         usage_error(str(err))
-    write_frame(result.frame(frame.value), format_)
+    write_frame(result.frame(frame.value).sort(_ORDER[frame], nulls_last=False), format_)
     pos = result.position
     if format_ is Format.table:
         typer.echo(
