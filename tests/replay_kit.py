@@ -204,6 +204,7 @@ def random_drafts(draw: Any, max_events: int = 40) -> list[dict[str, Any]]:
                     },
                 )
             )
+            fields = fields or {"name": "新名大厦"}  # an update names at least one attribute
             drafts.append(
                 kit.event(
                     "BuildingUpdated", on, building_id=draw(st.sampled_from(buildings)), **fields
@@ -281,6 +282,7 @@ def random_drafts(draw: Any, max_events: int = 40) -> list[dict[str, Any]]:
                     },
                 )
             )
+            fields = fields or {"headcount": 12}  # an update names at least one attribute
             drafts.append(
                 kit.event("TenantUpdated", on, tenant_id=draw(st.sampled_from(tenants)), **fields)
             )
