@@ -250,16 +250,37 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--glossary", help="Glossary file instead of the shipped one."),
         ] = None,
+        lang: Annotated[
+            str,
+            typer.Option("--lang", help="Language of the table's names and definitions: zh or en."),
+        ] = "zh",
+        column: Annotated[
+            str | None, typer.Option("--column", help="Only this column (e.g. occupancy_rate).")
+        ] = None,
     ) -> None:
         """Every output column: Chinese and English name, definition, unit."""
+        if lang not in ("zh", "en"):
+            usage_error(f"--lang must be zh or en, got {lang!r}")
         try:
             frame = glossary.load_glossary(path).sort("name")
         except ReferenceTableError as err:
             usage_error(str(err))
+        if column is not None:
+            frame = frame.filter(pl.col("name") == column)
+            if frame.is_empty():
+                usage_error(f"no column {column!r} in the glossary")
         if fmt is Format.csv:
             sys.stdout.write(frame.write_csv())
         elif fmt is Format.json:
             sys.stdout.write(frame.write_json() + "\n")
         else:
-            with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60):
-                typer.echo(str(frame.select("name", "name_zh", "name_en", "unit")))
+            shown = frame.select("name", f"name_{lang}", "unit", f"definition_{lang}")
+            with pl.Config(
+                tbl_rows=-1,
+                tbl_cols=-1,
+                tbl_width_chars=160,
+                fmt_str_lengths=400,
+                tbl_hide_dataframe_shape=True,
+                tbl_hide_column_data_types=True,
+            ):
+                typer.echo(str(shown))
