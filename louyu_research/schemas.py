@@ -25,6 +25,7 @@ def rendered() -> dict[str, str]:
     with contextlib.suppress(ImportError):
         from . import frames  # noqa: F401  (registers the frame schemas when it exists)
     from . import outputs  # noqa: F401  (registers the indicator and list frames)
+
     files.update({f"frames/{name}.schema.json": fn() for name, fn in FRAME_SCHEMAS.items()})
     return {
         k: json.dumps(v, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -85,8 +85,15 @@ def test_events_are_immutable():
         e.data.name = "x"
 
 
-@pytest.mark.parametrize(("type_", "key"), [("BuildingUpdated", "building_id"), ("TenantUpdated", "tenant_id")])
+@pytest.mark.parametrize(
+    ("type_", "key"), [("BuildingUpdated", "building_id"), ("TenantUpdated", "tenant_id")]
+)
 def test_an_update_must_name_an_attribute(type_, key):
-    draft = {"event_id": "u", "type": type_, "occurred_on": "2016-01-01", "data": {key: "91350100M000100Y43"}}
+    draft = {
+        "event_id": "u",
+        "type": type_,
+        "occurred_on": "2016-01-01",
+        "data": {key: "91350100M000100Y43"},
+    }
     with pytest.raises(ev.InvalidEvent, match="at least one attribute"):
         ev.parse_draft(json.dumps(draft))
