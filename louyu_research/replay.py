@@ -129,6 +129,7 @@ FINDING_CODES_ZH = {
     "change_inactive": "变更不存续的租户关系",
     "unknown_tenant": "更新未入驻的企业",
     "unknown_tenancy": "税收所属租户关系不存在（入驻已撤销）",
+    "tax_inactive": "税收所属期不在租户关系存续期内（已迁出或尚未入驻）",
     "over_rentable": "入驻面积超过楼宇可租面积",
 }
 
@@ -208,6 +209,8 @@ class Prepared:
     tenancy_events: pl.DataFrame  # event-level tenancy sequence with state before/after
     tenant_versions: pl.DataFrame  # tenant_id, valid_from, TENANT_ATTRS, key_industry
     tax: pl.DataFrame  # latest report per (tenant, building, period), amount in fen
+    spells: pl.DataFrame  # tenant_id, building_id, since, until (move-out date or null)
+    tax_unspelled: pl.DataFrame  # tax reports that may lie outside every spell (see _tax_inactive)
     city_tax: pl.DataFrame  # latest per (period, district)
     findings: pl.DataFrame  # event-level findings (before the as-of filter)
 
@@ -597,6 +600,23 @@ def prepare(
         "active_area_before_u",
         "active_area_u",
     )
+    # Spells: a move-in that opens a tenancy and the move-out that closes it (null: still open).
+    spells = (
+        tseq.filter(
+            ((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 0))
+            | ((pl.col("type") == "TenantMovedOut") & (pl.col("active_before") == 1))
+        )
+        .select("tenant_id", "building_id", "type", "occurred_on", "seq")
+        .sort("tenant_id", "building_id", "occurred_on", "seq")
+        .with_columns(
+            pl.when(group_start(TENANCY).shift(-1).fill_null(True))
+            .then(None)
+            .otherwise(pl.col("occurred_on").shift(-1))
+            .alias("until")
+        )
+        .filter(pl.col("type") == "TenantMovedIn")
+        .select("tenant_id", "building_id", pl.col("occurred_on").alias("since"), "until")
+    )
 
     # Tenants: enterprise attributes from move-ins (any building) and updates.
     moved_in = known("TenantMovedIn").select("tenant_id").unique()
@@ -648,6 +668,7 @@ def prepare(
                 ),
             )
         )
+    tax_unspelled = _tax_unspelled(tax_known, spells)
     city_tax = (
         known("CityTaxReported")
         .sort("seq")
@@ -664,9 +685,11 @@ def prepare(
             tax,
             city_tax,
             pl.concat(findings),
+            spells,
+            tax_unspelled,
         ]
     )
-    bv, fv, te, tv, tx, ct, fd = collected
+    bv, fv, te, tv, tx, ct, fd, sp, tu = collected
     return Prepared(
         position=position,
         registry=registry,
@@ -675,8 +698,97 @@ def prepare(
         tenancy_events=te.sort("tenant_id", "building_id", "occurred_on", "seq"),
         tenant_versions=tv.sort("tenant_id", "valid_from"),
         tax=tx,
+        spells=sp,
+        tax_unspelled=tu,
         city_tax=ct,
         findings=fd.sort("seq", "code"),
+    )
+
+
+def _tax_unspelled(tax: pl.LazyFrame, spells: pl.LazyFrame) -> pl.LazyFrame:
+    """Tax reports that may, as of some date, lie outside every spell of their tenancy.
+
+    As of D a tenancy's spells are the prefix of its event sequence up to D: spells that began
+    by D, a spell whose move-out comes after D still open. So a report (dated ≤ D) overlapping a
+    final spell that began by the report's own date overlaps it at every D from then on and is
+    never a finding; only the rest (a handful: reports after a move-out, before a move-in, or
+    dated before the period they report) is kept here and checked against D in `_tax_inactive`.
+    Tenancies with no spell at all are `unknown_tenancy` findings already and are left out.
+    """
+    t = tax.select(
+        "seq",
+        "event_id",
+        "type",
+        "occurred_on",
+        "tenant_id",
+        "building_id",
+        "period",
+        pl.concat_str(pl.col("period"), pl.lit("-01")).str.to_date("%Y-%m-%d").alias("p_start"),
+    ).with_columns(pl.col("p_start").dt.month_end().alias("p_end"))
+    covered = (
+        t.join(spells, on=list(TENANCY), how="inner")
+        .filter(
+            (pl.col("since") <= pl.min_horizontal("p_end", "occurred_on"))
+            & (pl.col("until").is_null() | (pl.col("until") >= pl.col("p_start")))
+        )
+        .select("seq")
+    )
+    return t.join(spells.select(*TENANCY).unique(), on=list(TENANCY), how="semi").join(
+        covered, on="seq", how="anti"
+    )
+
+
+def _tax_inactive(p: Prepared, as_of: date) -> pl.LazyFrame:
+    """Findings: tax reported (by `as_of`) for a period when, as of `as_of`, its tenancy was not
+    active on any day of the period: the period lies after a move-out or before a move-in.
+
+    The tax still counts as reported money (the `tax` frame and the panel keep it): the tax
+    bureau's attribution is a fact of the log, and whether the tenant really left is a question
+    for the street, not for replay.
+    """
+    reports = p.tax_unspelled.lazy().filter(pl.col("occurred_on") <= as_of)
+    spells = (
+        p.spells.lazy()
+        .filter(pl.col("since") <= as_of)
+        .with_columns(pl.when(pl.col("until") <= as_of).then(pl.col("until")).alias("until"))
+    )
+    near = (
+        reports.join(spells, on=list(TENANCY), how="left")
+        .group_by("seq")
+        .agg(
+            (
+                (pl.col("since") <= pl.col("p_end"))
+                & (pl.col("until").is_null() | (pl.col("until") >= pl.col("p_start")))
+            )
+            .fill_null(False)
+            .any()
+            .alias("_covered"),
+            pl.col("until").filter(pl.col("until") < pl.col("p_start")).max().alias("_out"),
+            pl.col("since").filter(pl.col("since") > pl.col("p_end")).min().alias("_in"),
+        )
+        .filter(~pl.col("_covered"))
+    )
+    when = (
+        pl.when(pl.col("_out").is_not_null())
+        .then(pl.concat_str(pl.lit("after its move-out on "), pl.col("_out").cast(pl.String)))
+        .when(pl.col("_in").is_not_null())
+        .then(pl.concat_str(pl.lit("before its move-in on "), pl.col("_in").cast(pl.String)))
+        .otherwise(pl.lit("with no move-in by then"))
+    )
+    return reports.join(near, on="seq").select(
+        "seq",
+        "event_id",
+        "type",
+        pl.lit(as_of).alias("occurred_on"),
+        pl.lit("tax_inactive").alias("code"),
+        _fmt(
+            "tax of {} for tenant {} in building {}, a period {} (as of {}); the tax is kept",
+            "period",
+            "tenant_id",
+            "building_id",
+            when,
+            pl.lit(as_of.isoformat()),
+        ).alias("problem"),
     )
 
 
@@ -821,7 +933,13 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
         )
     )
     findings = (
-        pl.concat([p.findings.lazy().filter(pl.col("occurred_on") <= as_of), over])
+        pl.concat(
+            [
+                p.findings.lazy().filter(pl.col("occurred_on") <= as_of),
+                over,
+                _tax_inactive(p, as_of),
+            ]
+        )
         .select("seq", "event_id", "type", "code", "problem")
         .sort("seq", "code")
     )
@@ -910,6 +1028,20 @@ class Log(EventLog):
         return building_month_panel(
             self.prepared(recorded_by=recorded_by, upto_seq=upto_seq), start, end, settings
         )
+
+    def findings_at(
+        self,
+        dates: list[date],
+        *,
+        recorded_by: datetime | None = None,
+        upto_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """The findings of a replay at each of `dates` (one preparation), long: as_of + Finding."""
+        p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
+        parts = [state_at(p, d).findings.select(pl.lit(d).alias("as_of"), pl.all()) for d in dates]
+        if not parts:
+            raise ValueError("findings_at needs at least one date")
+        return pl.concat(parts).sort("seq", "code", "as_of")
 
     def tenant_tax(
         self, *, recorded_by: datetime | None = None, upto_seq: int | None = None

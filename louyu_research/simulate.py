@@ -2252,6 +2252,55 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+# The replay dates at which the README lists the findings: the year ends of its figures, and a
+# day inside the window of the planted over-rentable area (2016-09-12 … 2016-12-01).
+README_FINDING_DATES = (
+    date(2014, 12, 31),
+    date(2015, 12, 31),
+    date(2016, 10, 31),
+    date(2016, 12, 31),
+    date(2017, 12, 31),
+    date(2018, 12, 31),
+)
+
+
+def _findings_section(sim: Simulation, log: EventLog, seq_of: dict[str, int]) -> list[str]:
+    """The README's table of findings: exactly what `louyu state --frame findings` reports at
+    each of README_FINDING_DATES (as recorded at the head), with the generator's own words for
+    the planted problems (tests/test_sample_findings.py holds README and replay together)."""
+    from .replay import open_log
+
+    found = open_log(log.path).findings_at(list(README_FINDING_DATES))
+    planted = {f.event_id: f.problem for f in sim.findings}
+    rows = (
+        found.group_by("seq", "event_id", "code")
+        .agg(pl.col("as_of"), pl.col("problem").sort_by("as_of").last())
+        .sort("seq", "code")
+    )
+    days = [d.isoformat() for d in README_FINDING_DATES]
+    lines = [
+        "A replay (`louyu state --as-of DATE --frame findings`, at the head) reports exactly these at",
+        "the dates of the columns (✓) and nothing else. An `over_rentable` finding names the latest",
+        "tenancy event of the over-full building, so one problem can show another `seq` at another",
+        "date; a `tax_inactive` finding is tax reported for a period outside the tenancy (the tax",
+        "still counts as reported money).",
+        "",
+        f"| seq | event_id | code | {' | '.join(days)} | problem |",
+        "|---|---|---|" + "---|" * len(days) + "---|",
+    ]
+    for seq, eid, code, on, problem in rows.iter_rows():
+        marks = " | ".join("✓" if date.fromisoformat(d) in on else "–" for d in days)
+        text = planted.get(eid, f"not planted itself; the replay says: {problem}")
+        lines.append(f"| {seq} | `{eid}` | {code} | {marks} | {text} |")
+    for f in sim.findings:  # planted but not found would be a replay bug: listed, not hidden
+        if f.event_id not in set(rows["event_id"]):
+            lines.append(
+                f"| {seq_of[f.event_id]} | `{f.event_id}` | – | {' | '.join('–' for _ in days)} | "
+                f"{f.problem} (not reported by the replay) |"
+            )
+    return lines
+
+
 def readme(sim: Simulation, log: EventLog) -> str:
     """The sample's README: how it was made, what it holds, and what is wrong in it on purpose."""
     frame = log.read()
@@ -2371,11 +2420,7 @@ def readme(sim: Simulation, log: EventLog) -> str:
         "",
         "## Deliberate data-quality findings",
         "",
-        "A replay should report these (and nothing else):",
-        "",
-        "| seq | event_id | problem |",
-        "|---|---|---|",
-        *(f"| {seq_of[f.event_id]} | `{f.event_id}` | {f.problem} |" for f in sim.findings),
+        *_findings_section(sim, log, seq_of),
         "",
         "## Wrong events, retracted (`EventRetracted`)",
         "",

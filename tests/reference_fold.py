@@ -280,6 +280,53 @@ def fold(
     return {"buildings": buildings, "tenancies": active, "tenants": tenant_rows, "flows": flows}
 
 
+def tax_inactive(live: list[dict[str, Any]], as_of: date) -> set[int]:
+    """Seqs of tax reports (dated by `as_of`) for a period in which, as known at `as_of`, the
+    tenancy was active on no day: every spell (move-in .. move-out, both days counted) misses
+    the period. Tax of an unregistered building or of a tenancy with no move-in at all is
+    another finding (`unknown_tenancy`) and not counted here."""
+    registered = {r["data"]["building_id"] for r in live if r["type"] == "BuildingRegistered"}
+    movers = {
+        (r["data"]["tenant_id"], r["data"]["building_id"])
+        for r in live
+        if r["type"] == "TenantMovedIn" and r["data"]["building_id"] in registered
+    }
+    events = sorted(
+        (
+            r
+            for r in live
+            if r["type"] in ("TenantMovedIn", "TenantMovedOut")
+            and r["data"]["building_id"] in registered
+            and date.fromisoformat(r["occurred_on"]) <= as_of
+        ),
+        key=lambda r: (r["occurred_on"], r["seq"]),
+    )
+    spells: dict[tuple[str, str], list[list[date | None]]] = defaultdict(list)
+    for r in events:
+        key = (r["data"]["tenant_id"], r["data"]["building_id"])
+        on = date.fromisoformat(r["occurred_on"])
+        open_ = bool(spells[key]) and spells[key][-1][1] is None
+        if r["type"] == "TenantMovedIn" and not open_:
+            spells[key].append([on, None])
+        elif r["type"] == "TenantMovedOut" and open_:
+            spells[key][-1][1] = on
+    found = set()
+    for r in live:
+        d = r["data"]
+        if r["type"] != "TaxReported" or date.fromisoformat(r["occurred_on"]) > as_of:
+            continue
+        key = (d["tenant_id"], d["building_id"])
+        if key not in movers:
+            continue
+        first = date.fromisoformat(d["period"] + "-01")
+        last = month_end(d["period"])
+        if not any(
+            since <= last and (until is None or until >= first) for since, until in spells[key]
+        ):
+            found.add(r["seq"])
+    return found
+
+
 def month_end(month: str) -> date:
     y, m = int(month[:4]), int(month[5:])
     return date(y, m, calendar.monthrange(y, m)[1])

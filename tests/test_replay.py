@@ -435,6 +435,12 @@ def test_louyu_state(tmp_path: Path) -> None:
         app, ["state", "--log", str(tmp_path / "ev"), "--as-of", "2016-02-30", "--frame", "tax"]
     )
     assert res.stderr.strip().count("\n") == 0 and "2016-02-30" in res.stderr
+    res = run(
+        app, ["state", "--log", str(tmp_path / "ev"), "--as-of", "2016-02-01", "--frame", "bogus"]
+    )
+    assert res.exit_code == 2
+    assert res.stderr.strip().count("\n") == 0 and "'bogus'" in res.stderr
+    assert res.stderr.startswith("louyu: error: --frame")
 
 
 # --- differential: the fast replay against the reference fold ------------------------------------
@@ -485,6 +491,8 @@ def assert_same_state(log, records, as_of: date, cut: dict) -> None:
     assert {
         (r["period"], r["district"]): r["amount_yuan"] for r in state.city_tax.iter_rows(named=True)
     } == city
+    got_f = set(state.findings.filter(pl.col("code") == "tax_inactive")["seq"].to_list())
+    assert got_f == ref.tax_inactive(live, as_of)
 
 
 cut_offs = st.one_of(
@@ -548,6 +556,62 @@ def test_every_kind_of_finding(tmp_path: Path) -> None:
     assert (7, "retired_building") in got and (9, "unknown_tenancy") not in got
     # the tax is kept although its tenancy's move-in was retracted
     assert log.replay(D("2016-12-31")).tax["amount_yuan"].to_list() == [10.0]
+
+
+def test_tax_for_a_period_outside_the_tenancy_is_a_finding_and_still_counts(
+    tmp_path: Path,
+) -> None:
+    k = Kit()
+    drafts = [
+        k.building("B1"),  # 1
+        k.move_in("T1", "B1", "2016-01-10"),  # 2
+        k.move_out("T1", "B1", "2016-03-15"),  # 3
+        k.tax("T1", "B1", "2015-12", 1.0, on="2016-01-20"),  # 4: the month before the move-in
+        k.tax("T1", "B1", "2016-01", 2.0, on="2016-02-10"),  # 5: moved in during January
+        k.tax("T1", "B1", "2016-03", 3.0, on="2016-04-10"),  # 6: moved out during March
+        k.tax("T1", "B1", "2016-04", 4.0, on="2016-05-10"),  # 7: the month after the move-out
+        k.move_in("T1", "B1", "2016-06-01"),  # 8: back again
+        k.tax("T1", "B1", "2016-05", 5.0, on="2016-06-10"),  # 9: between the two spells
+        k.tax("T1", "B1", "2016-06", 6.0, on="2016-07-10"),  # 10: second spell
+        # reported on 2016-06-05 for June, before the move-in dated 2016-06-20 (recorded first)
+        k.move_in("T2", "B1", "2016-06-20"),  # 11
+        k.tax("T2", "B1", "2016-06", 7.0, on="2016-06-05"),  # 12
+        # reported in advance, then a move-out dated before the period
+        k.move_in("T3", "B1", "2016-01-01"),  # 13
+        k.tax("T3", "B1", "2016-09", 8.0, on="2016-07-01"),  # 14
+        k.move_out("T3", "B1", "2016-08-15"),  # 15
+    ]
+    log = write_log(tmp_path / "ev", drafts)
+
+    def inactive(day: str) -> list[int]:
+        f = log.replay(D(day)).findings
+        return f.filter(pl.col("code") == "tax_inactive")["seq"].to_list()
+
+    assert inactive("2016-01-31") == [4]
+    assert inactive("2016-06-10") == [4, 7, 9, 12]  # T2 has not moved in as of 2016-06-10
+    assert inactive("2016-07-31") == [4, 7, 9]  # ... but has by the end of June
+    assert inactive("2016-08-31") == [4, 7, 9, 14]  # T3's move-out on 2016-08-15 is known now
+    f = log.replay(D("2016-08-31")).findings.filter(pl.col("code") == "tax_inactive")
+    assert f["problem"].to_list() == [
+        "tax of 2015-12 for tenant T1 in building B1, a period before its move-in on 2016-01-10"
+        " (as of 2016-08-31); the tax is kept",
+        "tax of 2016-04 for tenant T1 in building B1, a period after its move-out on 2016-03-15"
+        " (as of 2016-08-31); the tax is kept",
+        "tax of 2016-05 for tenant T1 in building B1, a period after its move-out on 2016-03-15"
+        " (as of 2016-08-31); the tax is kept",
+        "tax of 2016-09 for tenant T3 in building B1, a period after its move-out on 2016-08-15"
+        " (as of 2016-08-31); the tax is kept",
+    ]
+    assert log.replay(D("2016-06-10")).findings.filter(pl.col("seq") == 12)["problem"].item() == (
+        "tax of 2016-06 for tenant T2 in building B1, a period with no move-in by then"
+        " (as of 2016-06-10); the tax is kept"
+    )
+    assert FINDING_CODES_ZH["tax_inactive"]
+    # the money still counts: every report is in the tax frame and in the panel
+    state = log.replay(D("2016-12-31"))
+    assert sorted(state.tax["amount_yuan"].to_list()) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    panel = rows(log.panel("2016-04", "2016-05"), "month")
+    assert panel["2016-04"]["tax_yuan"] == 4.0 and panel["2016-05"]["tax_yuan"] == 5.0
 
 
 def test_the_tax_frame_has_one_row_per_tenant_building_and_period() -> None:

@@ -43,7 +43,12 @@ def state(
     as_of: Annotated[
         str, typer.Option("--as-of", help="Business date YYYY-MM-DD (events on that day count).")
     ],
-    frame: Annotated[StateFrame, typer.Option("--frame", help="Which frame to print.")],
+    frame: Annotated[
+        str,
+        typer.Option(
+            "--frame", help=f"Which frame to print: {'|'.join(f.value for f in StateFrame)}."
+        ),
+    ],
     log: LogOption = DEFAULT_LOG,
     recorded_by: Annotated[
         str | None,
@@ -56,6 +61,11 @@ def state(
 ) -> None:
     """Replay the log: a frame of the state as of --as-of, pinned to a log position."""
     day = _parse_date(as_of)
+    if frame not in StateFrame.__members__:
+        usage_error(
+            f"--frame: unknown frame {frame!r} (one of {', '.join(f.value for f in StateFrame)})"
+        )
+    chosen = StateFrame(frame)
     if recorded_by is not None and upto_seq is not None:
         usage_error("give one cut-off: --recorded-by or --upto-seq, not both")
     cut = parse_timestamp(recorded_by)
@@ -65,7 +75,7 @@ def state(
         result = open_log(log).replay(day, recorded_by=cut, upto_seq=upto_seq)
     except LogError as err:
         usage_error(str(err))
-    write_frame(result.frame(frame.value).sort(_ORDER[frame], nulls_last=False), format_)
+    write_frame(result.frame(chosen.value).sort(_ORDER[chosen], nulls_last=False), format_)
     pos = result.position
     if format_ is Format.table:
         typer.echo(
