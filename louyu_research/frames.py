@@ -234,14 +234,49 @@ class BuildingMonth(_Frame):
         unique = ("building_id", "month")
 
 
+_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5)
+
+
+def key_hash(keys: list[str]) -> pl.Expr:
+    """A 64-bit hash of the key columns: each column hashed alone (fast on strings), mixed.
+
+    Equal keys always hash equal, so hashes that are all distinct prove the keys distinct; equal
+    hashes are only candidates, to be compared exactly.
+    """
+    out: pl.Expr | None = None
+    for i, k in enumerate(keys):
+        h = pl.col(k).hash(seed=i + 1) * pl.lit(_MIX[i % len(_MIX)], dtype=pl.UInt64)
+        out = h if out is None else out ^ h
+    if out is None:
+        raise ValueError("key_hash needs at least one column")
+    return out
+
+
+def duplicate_candidates(frame: pl.DataFrame, keys: list[str]) -> pl.Series | None:
+    """Rows whose key hash occurs more than once (a superset of the duplicated keys), or None
+    when every hash is distinct (then every key is). Sorting 64-bit hashes finds the repeats:
+    cheaper than hashing them again for millions of rows."""
+    h = frame.select(key_hash(keys)).to_series()
+    if h.n_unique() == frame.height:
+        return None
+    order = h.arg_sort()
+    sorted_h = h.gather(order)
+    repeat = ((sorted_h == sorted_h.shift(1)) | (sorted_h == sorted_h.shift(-1))).fill_null(False)
+    return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True).scatter(
+        order.filter(repeat), True
+    )
+
+
 def _unique_rows(lf: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     """A boolean column: the row's key occurs once (exact; hashing only narrows the search)."""
     frame = lf.select(keys).collect()
-    maybe = frame.select(pl.struct(keys).hash().is_duplicated()).to_series()
-    if not maybe.any():
-        return pl.LazyFrame({"unique": pl.repeat(True, frame.height, eager=True, dtype=pl.Boolean)})
-    dup = frame.select(pl.struct(keys).is_duplicated()).to_series()
-    return pl.LazyFrame({"unique": ~dup})
+    maybe = duplicate_candidates(frame, keys)
+    unique = pl.repeat(True, frame.height, eager=True, dtype=pl.Boolean)
+    if maybe is not None and maybe.any():
+        rows = maybe.arg_true()
+        dup = frame[rows].select(pl.struct(keys).is_duplicated()).to_series()
+        unique = unique.scatter(rows.filter(dup), False)
+    return pl.LazyFrame({"unique": unique})
 
 
 MODELS: dict[str, type[_Frame]] = {

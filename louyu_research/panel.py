@@ -17,8 +17,9 @@ import polars as pl
 from . import frames
 from .industries import KEY_INDUSTRIES
 from .replay import (
-    AREA_UNIT,
-    FEN,
+    ENGINE,
+    PER_AREA_UNIT,
+    PER_FEN,
     TENANCY,
     Prepared,
     buildings_at,
@@ -100,7 +101,7 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
             "area_u",
             "registered_here",
         )
-        .collect()
+        .collect(engine=ENGINE)
     )
     tenants = td.lazy().select("_t", "_k", "building_id").unique()
     tv = (
@@ -166,37 +167,39 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) 
             pl.col("key_industry").sort_by("valid_from").first(),
             _month_idx_of("valid_from").min().alias("_from"),
         )
-        .collect()
+        .join(p.tenant_codes.lazy(), on="tenant_id")
+        .collect(engine=ENGINE)
     )
-    # one join of the reports with their tenant's kind; tenants without a move-in drop out
-    tagged = (
-        tax.select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
-        .join(kinds.lazy(), on="tenant_id", how="inner")
-        .collect()
-    )
+    # The reports meet their tenant's kind by the tenant's integer code (`_t`); tenants without
+    # a move-in drop out. Sums are per building code (`_b`), named at the end.
     simple = (
-        tagged.lazy()
-        .filter(pl.col("stable") & pl.col("key_industry").is_in(KEY_INDUSTRIES))
+        tax.join(
+            kinds.lazy()
+            .filter(pl.col("stable") & pl.col("key_industry").is_in(KEY_INDUSTRIES))
+            .select("_t", "key_industry", "_from"),
+            on="_t",
+            how="inner",
+        )
         .with_columns(pl.max_horizontal("month_idx", "_from").alias("month_idx"))
         .filter((pl.col("month_idx") // 12) == pl.col("year"))
-        .group_by("building_id", "key_industry", "year", "month_idx")
+        .group_by("_b", "key_industry", "year", "month_idx")
         .agg(pl.col("amount_fen").sum().alias("d"))
         # only (building, industry) pairs that lead the building in some month are needed
-        .join(lead_pairs, on=["building_id", "key_industry"], how="semi")
-        .select("building_id", "key_industry", "year", "month_idx", "d")
+        .join(lead_pairs, on=["_b", "key_industry"], how="semi")
+        .select("_b", "key_industry", "year", "month_idx", "d")
     )
+    unstable = kinds.filter(~pl.col("stable")).select("tenant_id", "_t")
     bt = (
-        tagged.lazy()
-        .filter(~pl.col("stable"))
-        .select("building_id", "tenant_id", "year", "month_idx", "amount_fen")
+        tax.join(unstable.lazy().select("_t"), on="_t", how="semi")
+        .select("_b", "_t", "year", "month_idx", "amount_fen")
+        .collect(engine=ENGINE)
+        .lazy()
     )
     # Tenants whose key industry changes: the industry holding at each month end, as intervals
     # of months; a report adds to the industry of its own month, and at each change the year's
     # earlier reports of the (building, tenant) move from the old industry to the new one.
     versions = (
-        tv.join(
-            kinds.lazy().filter(~pl.col("stable")).select("tenant_id"), on="tenant_id", how="semi"
-        )
+        tv.join(unstable.lazy(), on="tenant_id", how="inner")
         .with_columns(_month_idx_of("valid_from"))
         .sort("tenant_id", "month_idx", "valid_from")
         .unique(subset=["tenant_id", "month_idx"], keep="last", maintain_order=True)
@@ -206,26 +209,24 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) 
             group_start("tenant_id").shift(-1).fill_null(True).alias("_last"),
         )
         .with_columns(pl.when(pl.col("_last")).then(None).otherwise(pl.col("_to")).alias("_to"))
-        .select(
-            "tenant_id", pl.col("month_idx").alias("_from"), "_to", "key_industry", "p_key_industry"
-        )
-        .collect()
+        .select("_t", pl.col("month_idx").alias("_from"), "_to", "key_industry", "p_key_industry")
+        .collect(engine=ENGINE)
     )
     own = (
-        bt.join(versions.lazy().select("tenant_id", "_from", "_to", "key_industry"), on="tenant_id")
+        bt.join(versions.lazy().select("_t", "_from", "_to", "key_industry"), on="_t")
         .filter(
             (pl.col("month_idx") >= pl.col("_from"))
             & (pl.col("_to").is_null() | (pl.col("month_idx") < pl.col("_to")))
         )
-        .select("building_id", "key_industry", "year", "month_idx", pl.col("amount_fen").alias("d"))
+        .select("_b", "key_industry", "year", "month_idx", pl.col("amount_fen").alias("d"))
     )
     moved = (
         versions.lazy()
         .filter(pl.col("key_industry").ne_missing(pl.col("p_key_industry")))
-        .select("tenant_id", pl.col("_from").alias("_at"), "key_industry", "p_key_industry")
-        .join(bt, on="tenant_id")
+        .select("_t", pl.col("_from").alias("_at"), "key_industry", "p_key_industry")
+        .join(bt, on="_t")
         .filter(((pl.col("_at") // 12) == pl.col("year")) & (pl.col("month_idx") < pl.col("_at")))
-        .group_by("building_id", "year", "_at", "key_industry", "p_key_industry")
+        .group_by("_b", "year", "_at", "key_industry", "p_key_industry")
         .agg(pl.col("amount_fen").sum().alias("c"))
     )
     deltas = pl.concat(
@@ -233,14 +234,14 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) 
             simple,
             own,
             moved.select(
-                "building_id",
+                "_b",
                 "key_industry",
                 "year",
                 pl.col("_at").alias("month_idx"),
                 pl.col("c").alias("d"),
             ),
             moved.select(
-                "building_id",
+                "_b",
                 pl.col("p_key_industry").alias("key_industry"),
                 "year",
                 pl.col("_at").alias("month_idx"),
@@ -249,17 +250,15 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) 
         ]
     ).filter(pl.col("key_industry").is_in(KEY_INDUSTRIES))
     return (
-        deltas.group_by("building_id", "key_industry", "year", "month_idx")
+        deltas.group_by("_b", "key_industry", "year", "month_idx")
         .agg(pl.col("d").sum())
-        .sort("building_id", "key_industry", "year", "month_idx")
+        .sort("_b", "key_industry", "year", "month_idx")
         .select(
-            "building_id",
+            "_b",
             "key_industry",
             "year",
             "month_idx",
-            group_cum_sum(pl.col("d"), ["building_id", "key_industry", "year"]).alias(
-                "lead_ytd_fen"
-            ),
+            group_cum_sum(pl.col("d"), ["_b", "key_industry", "year"]).alias("lead_ytd_fen"),
         )
     )
 
@@ -298,7 +297,7 @@ def building_month_panel(
     attrs = buildings_at(p, grid, settings)
 
     # Occupancy step functions per building and per (building, key industry).
-    tl = _timeline(p).collect().lazy()  # read twice below: materialised once
+    tl = _timeline(p).collect(engine=ENGINE).lazy()  # read twice below: materialised once
     deltas = tl.select(
         "building_id",
         "date",
@@ -356,47 +355,70 @@ def building_month_panel(
         .alias("take_up_u"),
     )
 
-    # Tax: per month, year to date, and by the tenant's key industry at the period's month end.
+    # Tax: per month, year to date, and by the tenant's key industry at the period's month end,
+    # summed over the reports' integer codes (millions of rows) and named per building after.
     ytd_from = (first_idx // 12) * 12
+    codes = p.building_codes.lazy()
     tax = (
         p.tax.lazy()
-        .with_columns(_period_idx())
-        .filter(pl.col("month_idx").is_between(ytd_from, last_idx))
-        .with_columns((pl.col("month_idx") // 12).cast(pl.Int32).alias("year"))
-        .collect()
+        .filter(pl.col("month_idx").is_between(ytd_from, last_idx) & pl.col("_b").is_not_null())
+        .select(
+            "_b",
+            "_t",
+            "month_idx",
+            (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
+            "amount_fen",
+        )
+        .collect(engine=ENGINE)
         .lazy()
     )
     tax_b = (
-        tax.group_by("building_id", "year", "month_idx")
+        tax.group_by("_b", "year", "month_idx")
         .agg(pl.col("amount_fen").sum())
-        .sort("building_id", "year", "month_idx")
-        .with_columns(group_cum_sum(pl.col("amount_fen"), ["building_id", "year"]).alias("ytd_fen"))
+        .join(codes, on="_b")
+        .sort("_b", "year", "month_idx")
+        .with_columns(group_cum_sum(pl.col("amount_fen"), ["_b", "year"]).alias("ytd_fen"))
     )
-    # Leading key industry at each month end (by occupied area; its tax YTD joins below).
-    pairs = (
-        ind_steps.select("building_id", "key_industry")
-        .unique()
-        .join(months.lazy().select("month_idx", "month_end", "year"), how="cross")
-    )
+    # Leading key industry at each month end (by occupied area; its tax YTD joins below): each
+    # (building, industry) step holds from its month to the month before its next step, so the
+    # months where the industry is present come from intervals, not from a grid of all pairs.
     leading_occ = (
-        _steps_at(ind_steps, pairs, ["building_id", "key_industry"], ["a", "n"])
-        .filter(pl.col("n") > 0)
-        .sort(
-            ["building_id", "month_idx", "a", "key_industry"],
-            descending=[False, False, True, False],
+        ind_steps.with_columns(_month_idx_of("date"))
+        .unique(
+            subset=["building_id", "key_industry", "month_idx"], keep="last", maintain_order=True
         )
-        .unique(subset=["building_id", "month_idx"], keep="first", maintain_order=True)
-        .collect()
+        .with_columns(
+            pl.max_horizontal("month_idx", pl.lit(first_idx)).alias("_from"),
+            pl.when(group_start(["building_id", "key_industry"]).shift(-1).fill_null(True))
+            .then(pl.lit(last_idx + 1))
+            .otherwise(pl.min_horizontal(pl.col("month_idx").shift(-1), pl.lit(last_idx + 1)))
+            .alias("_to"),
+        )
+        .filter((pl.col("n") > 0) & (pl.col("_from") < pl.col("_to")))
+        .join(codes, on="building_id")
+        .select(
+            "_b",
+            "building_id",
+            "key_industry",
+            "a",
+            "n",
+            pl.int_ranges("_from", "_to", dtype=pl.Int32).alias("month_idx"),
+        )
+        .explode("month_idx")
+        .sort(["_b", "month_idx", "a", "key_industry"], descending=[False, False, True, False])
+        .unique(subset=["_b", "month_idx"], keep="first", maintain_order=True)
+        .with_columns((pl.col("month_idx") // 12).cast(pl.Int32).alias("year"))
+        .collect(engine=ENGINE)
     )
-    lead_pairs = leading_occ.lazy().select("building_id", "key_industry").unique()
+    lead_pairs = leading_occ.lazy().select("_b", "key_industry").unique()
     tax_k = _industry_tax_ytd(p, tax, lead_pairs)
     leading = (
         leading_occ.lazy()
-        .sort("building_id", "key_industry", "year", "month_idx")
+        .sort("_b", "key_industry", "year", "month_idx")
         .join_asof(
             tax_k,
             on="month_idx",
-            by=["building_id", "key_industry", "year"],
+            by=["_b", "key_industry", "year"],
             check_sortedness=False,
         )
         .select(
@@ -426,7 +448,7 @@ def building_month_panel(
         )
         .join(leading, on=["building_id", "month_idx"], how="left")
     )
-    tenancy_area = pl.col("c_area") / AREA_UNIT
+    tenancy_area = pl.col("c_area") * PER_AREA_UNIT
     panel = panel.select(
         "building_id",
         "month",
@@ -448,11 +470,11 @@ def building_month_panel(
         pl.col("c_n").alias("tenancies"),
         pl.col("c_reg").alias("registered_tenancies"),
         pl.col("c_hq").alias("headquarters_tenancies"),
-        (pl.col("tax_fen").fill_null(0) / FEN).alias("tax_yuan"),
-        (pl.col("ytd_fen").fill_null(0) / FEN).alias("tax_yuan_ytd"),
+        (pl.col("tax_fen").fill_null(0) * PER_FEN).alias("tax_yuan"),
+        (pl.col("ytd_fen").fill_null(0) * PER_FEN).alias("tax_yuan_ytd"),
         pl.col("move_ins").fill_null(0),
         pl.col("move_outs").fill_null(0),
-        (pl.col("take_up_u").fill_null(0) / AREA_UNIT).alias("gross_take_up_m2"),
+        (pl.col("take_up_u").fill_null(0) * PER_AREA_UNIT).alias("gross_take_up_m2"),
         pl.col("completed_on")
         .is_between(pl.col("month_start"), pl.col("month_end"))
         .fill_null(False)
@@ -470,5 +492,5 @@ def building_month_panel(
         .then(pl.col("lead_ytd_fen") / pl.col("ytd_fen"))
         .alias("leading_tax_share_ytd"),
     )
-    out = panel.sort("building_id", "month").collect()
+    out = panel.sort("building_id", "month").collect(engine=ENGINE)
     return frames.validate(frames.BuildingMonth, out)

@@ -79,8 +79,17 @@ from .settings import Settings
 
 __all__ = ["FINDING_CODES_ZH", "Log", "Prepared", "State", "open_log", "prepare", "state_at"]
 
+# Polars 2 runs queries on its streaming engine by default; replay's queries (sorts, as-of joins
+# and group shifts over a few hundred thousand rows) run faster in memory (`make bench`).
+ENGINE: Any = "in-memory"
+
 AREA_UNIT = 10_000  # areas are summed as integers in 1e-4 m²
 FEN = 100  # money is summed as integers in fen
+# Back to m² and yuan by multiplying with the reciprocal: what Polars does for a column divided
+# by a constant, except on chunks of one or two rows, where it divides. Written out, a value
+# never depends on how a frame happens to be chunked (which differs between Polars' engines).
+PER_AREA_UNIT = 1 / AREA_UNIT
+PER_FEN = 1 / FEN
 
 BUILDING_ATTRS = (
     "name",
@@ -210,6 +219,8 @@ class Prepared:
     tenant_versions: pl.DataFrame  # tenant_id, valid_from, TENANT_ATTRS, key_industry
     tax: pl.DataFrame  # latest report per (tenant, building, period), amount in fen
     spells: pl.DataFrame  # tenant_id, building_id, since, until (move-out date or null)
+    building_codes: pl.DataFrame  # building_id, _b: integer codes in id order (the tax's `_b`)
+    tenant_codes: pl.DataFrame  # tenant_id, _t: integer codes in id order (the tax's `_t`)
     tax_unspelled: pl.DataFrame  # tax reports that may lie outside every spell (see _tax_inactive)
     city_tax: pl.DataFrame  # latest per (period, district)
     findings: pl.DataFrame  # event-level findings (before the as-of filter)
@@ -257,8 +268,19 @@ def _finding(frame: pl.LazyFrame, code: str, problem: pl.Expr) -> pl.LazyFrame:
     )
 
 
-def _ffill(columns: tuple[str, ...] | list[str], keys: str | list[str]) -> list[pl.Expr]:
-    return [pl.col(c).forward_fill().over(keys) for c in columns]
+def _ffill(columns: tuple[str, ...] | list[str], keys: str | list[str] | pl.Expr) -> list[pl.Expr]:
+    """Forward fill within the groups of a frame sorted by `keys` (or a group-start mask).
+
+    Each row takes the value of the nearest row at or above it, in its group, that has one: the
+    row number of such rows is forward-filled and gathered. No `.over()` window, which is slow
+    on hundreds of thousands of small groups keyed by strings.
+    """
+    start = keys if isinstance(keys, pl.Expr) else group_start(keys)
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    return [
+        pl.col(c).gather(pl.when(start | pl.col(c).is_not_null()).then(row).forward_fill()).alias(c)
+        for c in columns
+    ]
 
 
 def group_start(keys: str | list[str] | tuple[str, ...]) -> pl.Expr:
@@ -294,8 +316,8 @@ def latest_by_key(frame: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
     """
     if frame.is_empty():
         return frame.lazy()
-    maybe = frame.select(pl.struct(keys).hash().is_duplicated()).to_series()
-    if not maybe.any():
+    maybe = frames.duplicate_candidates(frame, keys)
+    if maybe is None or not maybe.any():
         return frame.lazy()
     candidates = frame.filter(maybe)
     keep = candidates.select(pl.struct(keys).is_last_distinct()).to_series()
@@ -350,7 +372,7 @@ def prepare(
         .otherwise(pl.col("industry_edition"))
         .alias("industry_edition"),
     )
-    effective = lf.collect()
+    effective = lf.collect(engine=ENGINE)
     e = effective.lazy()
 
     # Registry: one registration per building (the append API refuses a second one).
@@ -368,7 +390,7 @@ def prepare(
                 "completed_always"
             ),
         )
-        .collect()
+        .collect(engine=ENGINE)
     )
     reg = registry.lazy().select(
         "building_id", "registered_on", "registered_status", "completed_always"
@@ -386,7 +408,7 @@ def prepare(
         frames_ = [by_type[(t,)] for t in types if (t,) in by_type]
         return (pl.concat(frames_) if frames_ else empty).lazy()
 
-    tax_all = tax_lf.collect()
+    tax_all = tax_lf.collect(engine=ENGINE)
     if not tax_all.get_column("seq").is_sorted():
         tax_all = tax_all.sort("seq")
     tax_known_mask = tax_all.get_column("building_id").is_in(registered_ids)
@@ -469,7 +491,7 @@ def prepare(
             .first()
             .alias("first_retired_on"),
         )
-        .collect()
+        .collect(engine=ENGINE)
     )
     registry = registry.join(firsts, on="building_id", how="left").sort("building_id")
 
@@ -515,28 +537,29 @@ def prepare(
             .when(pl.col("type") == "TenantMovedOut")
             .then(0)
             .alias("_inout"),
+            group_start(list(TENANCY)).alias("_gs"),
         )
+        .with_columns(*_ffill(["_inout", "area_u", "registered_here", "unit"], pl.col("_gs")))
+        .with_columns(pl.col("_inout").fill_null(0).cast(pl.Int8).alias("active"))
         .with_columns(
-            pl.col("_inout")
-            .forward_fill()
-            .over(TENANCY)
-            .fill_null(0)
+            pl.when(pl.col("_gs"))
+            .then(0)
+            .otherwise(pl.col("active").shift(1))
             .cast(pl.Int8)
-            .alias("active"),
-            *_ffill(["area_u", "registered_here", "unit"], list(TENANCY)),
-        )
-        .with_columns(
-            group_shift(pl.col("active"), TENANCY, 0).cast(pl.Int8).alias("active_before")
+            .alias("active_before")
         )
         .with_columns(
             pl.when((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 0))
             .then(pl.col("occurred_on"))
-            .alias("_start"),
+            .alias("since"),
             (pl.col("area_u").fill_null(0) * pl.col("active")).alias("active_area_u"),
         )
         .with_columns(
-            pl.col("_start").forward_fill().over(TENANCY).alias("since"),
-            group_shift(pl.col("active_area_u"), TENANCY, 0).alias("active_area_before_u"),
+            *_ffill(["since"], pl.col("_gs")),
+            pl.when(pl.col("_gs"))
+            .then(0)
+            .otherwise(pl.col("active_area_u").shift(1))
+            .alias("active_area_before_u"),
         )
         .join(reg.select("building_id", "registered_on"), on="building_id", how="left")
         .join(
@@ -544,6 +567,10 @@ def prepare(
             on="building_id",
             how="left",
         )
+        .collect(
+            engine=ENGINE
+        )  # read by the findings, the tenancy events and the spells: computed once
+        .lazy()
     )
     findings += [
         _finding(
@@ -644,31 +671,34 @@ def prepare(
         )
     )
 
-    # Tax: the latest report per key wins. Tax of a building not in the replay is kept too.
-    tax = latest_by_key(tax_all, ["tenant_id", "building_id", "period"]).select(
-        "tenant_id", "building_id", "period", "amount_fen", "seq", "occurred_on"
+    # Tax: each report gets its tenancy's integer codes in one join (so nothing downstream
+    # hashes millions of string ids again); the latest report per key wins. Tax of a building
+    # not in the replay, or of a tenancy without a move-in, is kept too.
+    spells = spells.collect(engine=ENGINE)
+    coded, building_codes, tenant_codes = _code_tax(tax_all, spells, registry)
+    tax = coded.filter(_latest_rows(coded)).select(
+        "tenant_id",
+        "building_id",
+        "period",
+        "amount_fen",
+        "seq",
+        "occurred_on",
+        "month_idx",
+        "_b",
+        "_t",
     )
-    tax_known = tax_all.lazy().filter(tax_known_mask) if tax_all.height else tax_all.lazy()
-    # (checked on the distinct pairs first: millions of reports, a few hundred thousand tenancies)
-    orphans = (
-        tax_known.select(*TENANCY)
-        .unique()
-        .join(known("TenantMovedIn").select(*TENANCY).unique(), on=list(TENANCY), how="anti")
-        .collect()
-    )
-    if orphans.height:
-        findings.append(
-            _finding(
-                tax_known.join(orphans.lazy(), on=list(TENANCY), how="semi"),
-                "unknown_tenancy",
-                _fmt(
-                    "tax of tenant {} in building {}, a tenancy with no move-in in this replay; the tax is kept",
-                    "tenant_id",
-                    "building_id",
-                ),
-            )
+    orphans, tax_unspelled = _tax_against_spells(coded.filter(tax_known_mask), spells)
+    findings.append(
+        _finding(
+            orphans.lazy(),
+            "unknown_tenancy",
+            _fmt(
+                "tax of tenant {} in building {}, a tenancy with no move-in in this replay; the tax is kept",
+                "tenant_id",
+                "building_id",
+            ),
         )
-    tax_unspelled = _tax_unspelled(tax_known, spells)
+    )
     city_tax = (
         known("CityTaxReported")
         .sort("seq")
@@ -682,14 +712,12 @@ def prepare(
             featured_versions,
             tenancy_events,
             tenant_versions,
-            tax,
             city_tax,
             pl.concat(findings),
-            spells,
-            tax_unspelled,
-        ]
+        ],
+        engine=ENGINE,
     )
-    bv, fv, te, tv, tx, ct, fd, sp, tu = collected
+    bv, fv, te, tv, ct, fd = collected
     return Prepared(
         position=position,
         registry=registry,
@@ -697,45 +725,129 @@ def prepare(
         featured_versions=fv.sort("building_id", "valid_from"),
         tenancy_events=te.sort("tenant_id", "building_id", "occurred_on", "seq"),
         tenant_versions=tv.sort("tenant_id", "valid_from"),
-        tax=tx,
-        spells=sp,
-        tax_unspelled=tu,
+        tax=tax,
+        spells=spells,
+        building_codes=building_codes,
+        tenant_codes=tenant_codes,
+        tax_unspelled=tax_unspelled,
         city_tax=ct,
         findings=fd.sort("seq", "code"),
     )
 
 
-def _tax_unspelled(tax: pl.LazyFrame, spells: pl.LazyFrame) -> pl.LazyFrame:
-    """Tax reports that may, as of some date, lie outside every spell of their tenancy.
+def _code_tax(
+    tax: pl.DataFrame, spells: pl.DataFrame, registry: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Tax reports (in `seq` order) with integer codes: `_k` the tenancy (null: no move-in),
+    `_b` the building (null: not registered), `_t` the tenant (null: never moved in anywhere),
+    `month_idx` of the period, and the tenancy's spell summary (`_spells`, `_since`, `_until`).
 
-    As of D a tenancy's spells are the prefix of its event sequence up to D: spells that began
-    by D, a spell whose move-out comes after D still open. So a report (dated ≤ D) overlapping a
-    final spell that began by the report's own date overlaps it at every D from then on and is
-    never a finding; only the rest (a handful: reports after a move-out, before a move-in, or
-    dated before the period they report) is kept here and checked against D in `_tax_inactive`.
-    Tenancies with no spell at all are `unknown_tenancy` findings already and are left out.
+    Codes follow the sort order of the ids (buildings, tenants, and tenancies by tenant then
+    building), so sorting by a code sorts by its id. One left join of the reports on the
+    (tenant, building) pair gives all of them; only the few reports of tenancies without a
+    move-in are looked up again, by building and by tenant.
     """
-    t = tax.select(
-        "seq",
-        "event_id",
-        "type",
-        "occurred_on",
-        "tenant_id",
-        "building_id",
-        "period",
-        pl.concat_str(pl.col("period"), pl.lit("-01")).str.to_date("%Y-%m-%d").alias("p_start"),
-    ).with_columns(pl.col("p_start").dt.month_end().alias("p_end"))
+    pairs = spells.group_by(TENANCY, maintain_order=True).agg(
+        pl.len().alias("_spells"),
+        pl.col("since").min().alias("_since"),
+        pl.col("until").sort_by("since").first().alias("_until"),
+    )
+    pairs = pairs.sort(TENANCY).with_row_index("_k")
+    tenants = pairs.select("tenant_id").unique(maintain_order=True).with_row_index("_t")
+    buildings = registry.select("building_id").sort("building_id").with_row_index("_b")
+    pairs = pairs.join(tenants, on="tenant_id").join(buildings, on="building_id")
+    out = tax.join(pairs, on=list(TENANCY), how="left", maintain_order="left").with_columns(
+        pl.col("period").str.to_date("%Y-%m").alias("p_start")
+    )
+    out = out.with_columns(
+        (pl.col("p_start").dt.year() * 12 + pl.col("p_start").dt.month() - 1)
+        .cast(pl.Int32)
+        .alias("month_idx")
+    )
+    missing = out.get_column("_k").is_null()
+    if missing.any():
+        rows = missing.arg_true()
+        found = (
+            out[rows]
+            .select("tenant_id", "building_id")
+            .join(buildings, on="building_id", how="left", maintain_order="left")
+            .join(tenants, on="tenant_id", how="left", maintain_order="left")
+        )
+        out = out.with_columns(
+            out.get_column("_b").scatter(rows, found.get_column("_b")),
+            out.get_column("_t").scatter(rows, found.get_column("_t")),
+        )
+    return out, buildings, tenants
+
+
+def _latest_rows(coded: pl.DataFrame) -> pl.Series:
+    """Rows holding the latest report (highest `seq`) of their (tenant, building, period).
+
+    Restatements are rare among millions of reports: the integer key (tenancy code, month) of
+    the reports of known tenancies proves them distinct with one count in the usual case; the
+    repeated keys, and the few reports of tenancies without a move-in (compared by their string
+    ids), are the only ones resolved row by row.
+    """
+    keep = pl.repeat(True, coded.height, dtype=pl.Boolean, eager=True)
+    if coded.is_empty():
+        return keep
+    has_k = coded.get_column("_k").is_not_null()
+    key = (coded.get_column("_k").cast(pl.Int64) * 65_536 + coded.get_column("month_idx")).rename(
+        "key"
+    )
+    known_rows = has_k.arg_true()
+    known_key = key.gather(known_rows)
+    if known_key.n_unique() < known_key.len():
+        candidates = frames.duplicate_candidates(known_key.to_frame(), ["key"])
+        if candidates is not None:
+            rows = known_rows.filter(candidates)
+            last = key.gather(rows).to_frame().select(pl.col("key").is_last_distinct())
+            keep = keep.scatter(rows.filter(~last.to_series()), False)
+    other = (~has_k).arg_true()
+    if other.len():
+        last = coded[other].select(
+            pl.struct(["tenant_id", "building_id", "period"]).is_last_distinct()
+        )
+        keep = keep.scatter(other.filter(~last.to_series()), False)
+    return keep
+
+
+def _tax_against_spells(
+    coded: pl.DataFrame, spells: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Tax reports of registered buildings (`_code_tax` output) against their tenancy's spells.
+
+    Returns the reports of tenancies with no move-in at all (`unknown_tenancy` findings), and
+    the reports that may, as of some date, lie outside every spell (checked against the date by
+    `_tax_inactive`). As of D a tenancy's spells are the prefix of its event sequence up to D:
+    spells that began by D, a spell whose move-out comes after D still open. So a report
+    (dated ≤ D) overlapping a final spell that began by the report's own date overlaps it at
+    every D from then on and is never a finding. Nearly every tenancy has one spell, which
+    decides its reports row by row; the reports of the few with several go through a join.
+    """
+    cols = ["seq", "event_id", "type", "occurred_on", "tenant_id", "building_id", "period"]
+    orphans = coded.filter(pl.col("_k").is_null()).select(cols)
+    # since ≤ the period's last day ⟺ since's month start ≤ the period's first day
+    one_covers = (
+        (pl.col("_spells") == 1)
+        & (pl.col("_since").dt.month_start() <= pl.col("p_start"))
+        & (pl.col("_since") <= pl.col("occurred_on"))
+        & (pl.col("_until").is_null() | (pl.col("_until") >= pl.col("p_start")))
+    )
+    rest = (
+        coded.filter(pl.col("_k").is_not_null() & ~one_covers)
+        .select(*cols, "p_start")
+        .with_columns(pl.col("p_start").dt.month_end().alias("p_end"))
+    )
     covered = (
-        t.join(spells, on=list(TENANCY), how="inner")
+        rest.join(spells, on=list(TENANCY), how="inner")
         .filter(
             (pl.col("since") <= pl.min_horizontal("p_end", "occurred_on"))
             & (pl.col("until").is_null() | (pl.col("until") >= pl.col("p_start")))
         )
         .select("seq")
     )
-    return t.join(spells.select(*TENANCY).unique(), on=list(TENANCY), how="semi").join(
-        covered, on="seq", how="anti"
-    )
+    return orphans, rest.join(covered, on="seq", how="anti")
 
 
 def _tax_inactive(p: Prepared, as_of: date) -> pl.LazyFrame:
@@ -898,7 +1010,7 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
         "tenant_id",
         "building_id",
         "tenant_name",
-        (pl.col("area_u") / AREA_UNIT).alias("area_m2"),
+        (pl.col("area_u") * PER_AREA_UNIT).alias("area_m2"),
         "industry",
         "industry_edition",
         "key_industry",
@@ -908,7 +1020,9 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
         "since",
         "unit",
     )
-    b, t, tn = pl.collect_all([buildings, tenancies, tenants.select(frames.TENANT_COLUMNS)])
+    b, t, tn = pl.collect_all(
+        [buildings, tenancies, tenants.select(frames.TENANT_COLUMNS)], engine=ENGINE
+    )
 
     # tenancies whose areas exceed the building's rentable area at D
     over = (
@@ -926,7 +1040,7 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
             _fmt(
                 "tenancies in building {} occupy {} m², more than its rentable {} m² on {}; occupied area is capped",
                 "building_id",
-                (pl.col("_area_u") / AREA_UNIT).round(2),
+                (pl.col("_area_u") * PER_AREA_UNIT).round(2),
                 "rentable_area_m2",
                 pl.lit(as_of.isoformat()),
             ).alias("problem"),
@@ -944,12 +1058,12 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
         .sort("seq", "code")
     )
     tax = p.tax.lazy().select(
-        "tenant_id", "building_id", "period", (pl.col("amount_fen") / FEN).alias("amount_yuan")
+        "tenant_id", "building_id", "period", (pl.col("amount_fen") * PER_FEN).alias("amount_yuan")
     )
     city = p.city_tax.lazy().select(
-        "period", "district", (pl.col("amount_fen") / FEN).alias("amount_yuan")
+        "period", "district", (pl.col("amount_fen") * PER_FEN).alias("amount_yuan")
     )
-    fd, tx, ct = pl.collect_all([findings, tax, city])
+    fd, tx, ct = pl.collect_all([findings, tax, city], engine=ENGINE)
     return State(
         as_of=as_of,
         position=p.position,
@@ -997,7 +1111,7 @@ class Log(EventLog):
 
     def _cut_off_position(self, lf: pl.LazyFrame, head: Any) -> dict[str, Any]:
         """The position of the last event inside the cut-off, in `EventLog.position`'s one form."""
-        last = lf.select(pl.col("seq").max()).collect().item()
+        last = lf.select(pl.col("seq").max()).collect(engine=ENGINE).item()
         return self.position(last if last is not None else 0)
 
     def replay(
@@ -1049,7 +1163,10 @@ class Log(EventLog):
         """Tax per (tenant, building, period) at the cut-off: the `tax` frame of any replay."""
         p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
         tax = p.tax.select(
-            "tenant_id", "building_id", "period", (pl.col("amount_fen") / FEN).alias("amount_yuan")
+            "tenant_id",
+            "building_id",
+            "period",
+            (pl.col("amount_fen") * PER_FEN).alias("amount_yuan"),
         )
         return frames.validate(frames.TenantTax, tax)
 
