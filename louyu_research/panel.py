@@ -147,7 +147,38 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
     )
 
 
-def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) -> pl.LazyFrame:
+_KI = sorted(KEY_INDUSTRIES)  # key industries by code: alphabetical, so codes sort like names
+_MONTHS = 65_536  # month_idx < 2**16: (building, industry, month) packs into one 64-bit key
+
+
+def _ki_code(col: str) -> pl.Expr:
+    """The key industry's integer code (null for `other` or none)."""
+    return pl.col(col).replace_strict(_KI, range(len(_KI)), default=None, return_dtype=pl.Int64)
+
+
+def _bkm_key(month: pl.Expr) -> pl.Expr:
+    """(building code, industry code, month) as one 64-bit group key."""
+    return ((pl.col("_b").cast(pl.Int64) * 16 + pl.col("ki")) * _MONTHS + month).alias("_key")
+
+
+def _sum_by_key(frame: pl.LazyFrame, value: str, alias: str) -> pl.LazyFrame:
+    """Sum `value` per `_key` (millions of rows into thousands of groups, on Polars' streaming
+    engine, which aggregates them fastest) and unpack the key."""
+    return (
+        frame.group_by("_key")
+        .agg(pl.col(value).sum().alias(alias))
+        .collect(engine="streaming")
+        .lazy()
+        .select(
+            (pl.col("_key") // (16 * _MONTHS)).cast(pl.UInt32).alias("_b"),
+            (pl.col("_key") // _MONTHS % 16).alias("ki"),
+            (pl.col("_key") % _MONTHS).cast(pl.Int32).alias("month_idx"),
+            alias,
+        )
+    )
+
+
+def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) -> pl.LazyFrame:
     """Tax YTD per (building, key industry, year, month) classifying tenants at that month's end.
 
     The YTD tax of a (building, tenant) pair counts in the industry the tenant has at month M.
@@ -157,7 +188,11 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) 
 
     Most tenants keep one key industry from their first version on; their tax simply counts
     from the month of that version (a report for an earlier month of the same year joins the
-    YTD then). Only the few tenants whose industry changes take the general path.
+    YTD then). Only the tenants whose industry changes take the general path.
+
+    `tax` has the reports' integer codes (`_b`, `_t`, month_idx, amount_fen); `lead_pairs`
+    the (building code, industry code `ki`) pairs that lead some month: only those are summed.
+    The result is keyed by codes: `_b`, `ki`, year, month_idx, lead_ytd_fen.
     """
     tv = p.tenant_versions.lazy().select("tenant_id", "valid_from", "key_industry")
     kinds = (
@@ -170,31 +205,30 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) 
         .join(p.tenant_codes.lazy(), on="tenant_id")
         .collect(engine=ENGINE)
     )
-    # The reports meet their tenant's kind by the tenant's integer code (`_t`); tenants without
-    # a move-in drop out. Sums are per building code (`_b`), named at the end.
-    simple = (
-        tax.join(
-            kinds.lazy()
-            .filter(pl.col("stable") & pl.col("key_industry").is_in(KEY_INDUSTRIES))
-            .select("_t", "key_industry", "_from"),
-            on="_t",
-            how="inner",
+    # Each report meets its tenant's kind by the tenant's code (`_t`), gathered from a table
+    # indexed by that code; tenants without a move-in (null `_t`) drop out.
+    by_t = (
+        pl.DataFrame({"_t": pl.arange(0, p.tenant_codes.height, dtype=pl.UInt32, eager=True)})
+        .join(kinds, on="_t", how="left", maintain_order="left")
+        .select(
+            pl.when(pl.col("stable")).then(_ki_code("key_industry")).alias("ki"),
+            "_from",
+            (~pl.col("stable")).fill_null(False).alias("unstable"),
         )
-        .with_columns(pl.max_horizontal("month_idx", "_from").alias("month_idx"))
-        .filter((pl.col("month_idx") // 12) == pl.col("year"))
-        .group_by("_b", "key_industry", "year", "month_idx")
-        .agg(pl.col("amount_fen").sum().alias("d"))
-        # only (building, industry) pairs that lead the building in some month are needed
-        .join(lead_pairs, on=["_b", "key_industry"], how="semi")
-        .select("_b", "key_industry", "year", "month_idx", "d")
+    )
+    t = tax.get_column("_t")
+    month = pl.max_horizontal("month_idx", "_from")
+    simple = _sum_by_key(
+        tax.select("_b", "month_idx", "amount_fen")
+        .with_columns(by_t.get_column("ki").gather(t), by_t.get_column("_from").gather(t))
+        .lazy()
+        .filter(pl.col("ki").is_not_null() & ((month // 12) == (pl.col("month_idx") // 12)))
+        .select(_bkm_key(month), "amount_fen"),
+        "amount_fen",
+        "d",
     )
     unstable = kinds.filter(~pl.col("stable")).select("tenant_id", "_t")
-    bt = (
-        tax.join(unstable.lazy().select("_t"), on="_t", how="semi")
-        .select("_b", "_t", "year", "month_idx", "amount_fen")
-        .collect(engine=ENGINE)
-        .lazy()
-    )
+    bt = tax.filter(by_t.get_column("unstable").gather(t).fill_null(False)).lazy()
     # Tenants whose key industry changes: the industry holding at each month end, as intervals
     # of months; a report adds to the industry of its own month, and at each change the year's
     # earlier reports of the (building, tenant) move from the old industry to the new one.
@@ -209,56 +243,69 @@ def _industry_tax_ytd(p: Prepared, tax: pl.LazyFrame, lead_pairs: pl.LazyFrame) 
             group_start("tenant_id").shift(-1).fill_null(True).alias("_last"),
         )
         .with_columns(pl.when(pl.col("_last")).then(None).otherwise(pl.col("_to")).alias("_to"))
-        .select("_t", pl.col("month_idx").alias("_from"), "_to", "key_industry", "p_key_industry")
+        .select(
+            "_t",
+            pl.col("month_idx").alias("_from"),
+            "_to",
+            "key_industry",
+            "p_key_industry",
+            _ki_code("key_industry").alias("ki"),
+            _ki_code("p_key_industry").alias("p_ki"),
+        )
         .collect(engine=ENGINE)
     )
-    own = (
-        bt.join(versions.lazy().select("_t", "_from", "_to", "key_industry"), on="_t")
+    own = _sum_by_key(
+        bt.join(versions.lazy().select("_t", "_from", "_to", "ki"), on="_t")
         .filter(
-            (pl.col("month_idx") >= pl.col("_from"))
+            pl.col("ki").is_not_null()
+            & (pl.col("month_idx") >= pl.col("_from"))
             & (pl.col("_to").is_null() | (pl.col("month_idx") < pl.col("_to")))
         )
-        .select("_b", "key_industry", "year", "month_idx", pl.col("amount_fen").alias("d"))
+        .select(_bkm_key(pl.col("month_idx")), "amount_fen"),
+        "amount_fen",
+        "d",
     )
     moved = (
         versions.lazy()
         .filter(pl.col("key_industry").ne_missing(pl.col("p_key_industry")))
-        .select("_t", pl.col("_from").alias("_at"), "key_industry", "p_key_industry")
+        .select("_t", pl.col("_from").alias("_at"), "ki", "p_ki")
         .join(bt, on="_t")
-        .filter(((pl.col("_at") // 12) == pl.col("year")) & (pl.col("month_idx") < pl.col("_at")))
-        .group_by("_b", "year", "_at", "key_industry", "p_key_industry")
+        .filter(
+            ((pl.col("_at") // 12) == (pl.col("month_idx") // 12))
+            & (pl.col("month_idx") < pl.col("_at"))
+        )
+        .group_by("_b", "_at", "ki", "p_ki")
         .agg(pl.col("amount_fen").sum().alias("c"))
     )
-    deltas = pl.concat(
-        [
-            simple,
-            own,
-            moved.select(
-                "_b",
-                "key_industry",
-                "year",
-                pl.col("_at").alias("month_idx"),
-                pl.col("c").alias("d"),
-            ),
-            moved.select(
-                "_b",
-                pl.col("p_key_industry").alias("key_industry"),
-                "year",
-                pl.col("_at").alias("month_idx"),
-                (-pl.col("c")).alias("d"),
-            ),
-        ]
-    ).filter(pl.col("key_industry").is_in(KEY_INDUSTRIES))
+    deltas = (
+        pl.concat(
+            [
+                simple,
+                own,
+                moved.select("_b", "ki", pl.col("_at").alias("month_idx"), pl.col("c").alias("d")),
+                moved.select(
+                    "_b",
+                    pl.col("p_ki").alias("ki"),
+                    pl.col("_at").alias("month_idx"),
+                    (-pl.col("c")).alias("d"),
+                ),
+            ]
+        )
+        .filter(pl.col("ki").is_not_null())
+        # only (building, industry) pairs that lead the building in some month are needed
+        .join(lead_pairs, on=["_b", "ki"], how="semi")
+    )
     return (
-        deltas.group_by("_b", "key_industry", "year", "month_idx")
+        deltas.group_by("_b", "ki", "month_idx")
         .agg(pl.col("d").sum())
-        .sort("_b", "key_industry", "year", "month_idx")
+        .with_columns((pl.col("month_idx") // 12).cast(pl.Int32).alias("year"))
+        .sort("_b", "ki", "year", "month_idx")
         .select(
             "_b",
-            "key_industry",
+            "ki",
             "year",
             "month_idx",
-            group_cum_sum(pl.col("d"), ["_b", "key_industry", "year"]).alias("lead_ytd_fen"),
+            group_cum_sum(pl.col("d"), ["_b", "ki", "year"]).alias("lead_ytd_fen"),
         )
     )
 
@@ -359,22 +406,21 @@ def building_month_panel(
     # summed over the reports' integer codes (millions of rows) and named per building after.
     ytd_from = (first_idx // 12) * 12
     codes = p.building_codes.lazy()
-    tax = (
-        p.tax.lazy()
-        .filter(pl.col("month_idx").is_between(ytd_from, last_idx) & pl.col("_b").is_not_null())
+    tax = p.tax.filter(
+        pl.col("month_idx").is_between(ytd_from, last_idx) & pl.col("_b").is_not_null()
+    ).select("_b", "_t", "month_idx", "amount_fen")
+    tax_b = (
+        tax.lazy()
+        .group_by((pl.col("_b").cast(pl.Int64) * 65_536 + pl.col("month_idx")).alias("_key"))
+        .agg(pl.col("amount_fen").sum())
+        .collect(engine="streaming")  # millions of rows into a few hundred thousand groups
+        .lazy()
         .select(
-            "_b",
-            "_t",
-            "month_idx",
-            (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
+            (pl.col("_key") // 65_536).cast(pl.UInt32).alias("_b"),
+            (pl.col("_key") % 65_536 // 12).cast(pl.Int32).alias("year"),
+            (pl.col("_key") % 65_536).cast(pl.Int32).alias("month_idx"),
             "amount_fen",
         )
-        .collect(engine=ENGINE)
-        .lazy()
-    )
-    tax_b = (
-        tax.group_by("_b", "year", "month_idx")
-        .agg(pl.col("amount_fen").sum())
         .join(codes, on="_b")
         .sort("_b", "year", "month_idx")
         .with_columns(group_cum_sum(pl.col("amount_fen"), ["_b", "year"]).alias("ytd_fen"))
@@ -407,20 +453,18 @@ def building_month_panel(
         .explode("month_idx")
         .sort(["_b", "month_idx", "a", "key_industry"], descending=[False, False, True, False])
         .unique(subset=["_b", "month_idx"], keep="first", maintain_order=True)
-        .with_columns((pl.col("month_idx") // 12).cast(pl.Int32).alias("year"))
+        .with_columns(
+            (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
+            _ki_code("key_industry").alias("ki"),
+        )
         .collect(engine=ENGINE)
     )
-    lead_pairs = leading_occ.lazy().select("_b", "key_industry").unique()
+    lead_pairs = leading_occ.lazy().select("_b", "ki").unique()
     tax_k = _industry_tax_ytd(p, tax, lead_pairs)
     leading = (
         leading_occ.lazy()
-        .sort("_b", "key_industry", "year", "month_idx")
-        .join_asof(
-            tax_k,
-            on="month_idx",
-            by=["_b", "key_industry", "year"],
-            check_sortedness=False,
-        )
+        .sort("_b", "ki", "year", "month_idx")
+        .join_asof(tax_k, on="month_idx", by=["_b", "ki", "year"], check_sortedness=False)
         .select(
             "building_id",
             "month_idx",
