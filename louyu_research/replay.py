@@ -245,6 +245,21 @@ def _voided_ids(retractions: pl.DataFrame) -> pl.Series:
     return voided
 
 
+def _voided_rows(frame: pl.DataFrame, voided: pl.Series) -> pl.Series:
+    """Rows of `frame` whose `event_id` is voided. Millions of tax reports against a few
+    retracted ids: 64-bit hashes find the candidates, which are compared exactly."""
+    ids = voided.to_frame("event_id")
+    hashed = ids.select(frames.key_hash(["event_id"])).to_series()
+    maybe = frame.select(frames.key_hash(["event_id"]).is_in(hashed.implode())).to_series()
+    if not maybe.any():
+        return maybe
+    rows = maybe.arg_true()
+    exact = frame.get_column("event_id").gather(rows).is_in(voided.implode())
+    return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True).scatter(
+        rows.filter(exact), True
+    )
+
+
 def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
     """`pl.format` by concatenation (pl.format panics on some empty string views in Polars 2.1)."""
     pieces = template.split("{}")
@@ -356,7 +371,9 @@ def prepare(
     tax_lf = tax_raw.lazy()
     if voided.len():
         lf = lf.filter(~pl.col("event_id").is_in(voided.implode()))
-        tax_lf = tax_lf.filter(~pl.col("event_id").is_in(voided.implode()))
+        void_tax = _voided_rows(tax_raw, voided)
+        if void_tax.any():
+            tax_lf = tax_raw.filter(~void_tax).lazy()
     tax_lf = tax_lf.with_columns(
         (pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen")
     )
@@ -756,9 +773,13 @@ def _code_tax(
     tenants = pairs.select("tenant_id").unique(maintain_order=True).with_row_index("_t")
     buildings = registry.select("building_id").sort("building_id").with_row_index("_b")
     pairs = pairs.join(tenants, on="tenant_id").join(buildings, on="building_id")
-    out = tax.join(pairs, on=list(TENANCY), how="left", maintain_order="left").with_columns(
-        pl.col("period").str.to_date("%Y-%m").alias("p_start")
+    # the join reads the two key columns only; its columns are then set beside the reports
+    found = (
+        tax.select(TENANCY)
+        .join(pairs, on=list(TENANCY), how="left", maintain_order="left")
+        .drop(TENANCY)
     )
+    out = tax.hstack(found).with_columns(pl.col("period").str.to_date("%Y-%m").alias("p_start"))
     out = out.with_columns(
         (pl.col("p_start").dt.year() * 12 + pl.col("p_start").dt.month() - 1)
         .cast(pl.Int32)
