@@ -335,39 +335,39 @@ def building_month_panel(
     settings = settings or Settings()
     months = month_range(start, end)
     first_idx, last_idx = int(months["month_idx"].min()), int(months["month_idx"].max())
-    grid = (
-        p.registry.lazy()
-        .select("building_id")
-        .join(months.lazy(), how="cross")
-        .with_columns(pl.col("month_end").alias("at"))
-    )
+    # Buildings go by their integer code `_b` (in the order of their ids) from here on: the
+    # joins, sorts and as-of joins over buildings × months compare integers, not strings.
+    codes = p.building_codes.lazy()
+    grid = codes.join(months.lazy(), how="cross").with_columns(pl.col("month_end").alias("at"))
     attrs = buildings_at(p, grid, settings)
 
     # Occupancy step functions per building and per (building, key industry).
-    tl = _timeline(p).collect(engine=ENGINE).lazy()  # read twice below: materialised once
+    tl = (  # read twice below: materialised once
+        _timeline(p).join(codes, on="building_id").drop("building_id").collect(engine=ENGINE).lazy()
+    )
     deltas = tl.select(
-        "building_id",
+        "_b",
         "date",
         *[(pl.col(c) - pl.col(f"p_{c}")).alias(c) for c in ("c_area", "c_n", "c_reg", "c_hq")],
     )
     occ_cols = ["c_area", "c_n", "c_reg", "c_hq"]
     steps = (
-        deltas.group_by("building_id", "date")
+        deltas.group_by("_b", "date")
         .agg(pl.col(c).sum() for c in occ_cols)
-        .sort("building_id", "date")
-        .with_columns(group_cum_sum(pl.col(c), "building_id") for c in occ_cols)
+        .sort("_b", "date")
+        .with_columns(group_cum_sum(pl.col(c), "_b") for c in occ_cols)
     )
     ind_deltas = pl.concat(
         [
             tl.select(
-                "building_id",
+                "_b",
                 "key_industry",
                 "date",
                 pl.col("c_area").alias("a"),
                 pl.col("c_n").alias("n"),
             ),
             tl.select(
-                "building_id",
+                "_b",
                 pl.col("p_key_industry").alias("key_industry"),
                 "date",
                 (-pl.col("p_c_area")).alias("a"),
@@ -378,34 +378,38 @@ def building_month_panel(
         pl.col("key_industry").is_in(KEY_INDUSTRIES) & ((pl.col("a") != 0) | (pl.col("n") != 0))
     )
     ind_steps = (
-        ind_deltas.group_by("building_id", "key_industry", "date")
+        ind_deltas.group_by("_b", "key_industry", "date")
         .agg(pl.col("a").sum(), pl.col("n").sum())
-        .sort("building_id", "key_industry", "date")
-        .with_columns(group_cum_sum(pl.col(c), ["building_id", "key_industry"]) for c in ("a", "n"))
+        .sort("_b", "key_industry", "date")
+        .with_columns(group_cum_sum(pl.col(c), ["_b", "key_industry"]) for c in ("a", "n"))
     )
 
     # Flows within each month: spell starts and ends, and increments of active area.
     te = p.tenancy_events.lazy().with_columns(_month_idx_of("occurred_on"))
     te = te.filter(pl.col("month_idx").is_between(first_idx, last_idx))
-    flows = te.group_by("building_id", "month_idx").agg(
-        ((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 0))
-        .sum()
-        .cast(pl.Int64)
-        .alias("move_ins"),
-        ((pl.col("type") == "TenantMovedOut") & (pl.col("active_before") == 1))
-        .sum()
-        .cast(pl.Int64)
-        .alias("move_outs"),
-        (pl.col("active_area_u") - pl.col("active_area_before_u"))
-        .clip(lower_bound=0)
-        .sum()
-        .alias("take_up_u"),
+    flows = (
+        te.group_by("building_id", "month_idx")
+        .agg(
+            ((pl.col("type") == "TenantMovedIn") & (pl.col("active_before") == 0))
+            .sum()
+            .cast(pl.Int64)
+            .alias("move_ins"),
+            ((pl.col("type") == "TenantMovedOut") & (pl.col("active_before") == 1))
+            .sum()
+            .cast(pl.Int64)
+            .alias("move_outs"),
+            (pl.col("active_area_u") - pl.col("active_area_before_u"))
+            .clip(lower_bound=0)
+            .sum()
+            .alias("take_up_u"),
+        )
+        .join(codes, on="building_id")
+        .drop("building_id")
     )
 
     # Tax: per month, year to date, and by the tenant's key industry at the period's month end,
     # summed over the reports' integer codes (millions of rows) and named per building after.
     ytd_from = (first_idx // 12) * 12
-    codes = p.building_codes.lazy()
     tax = p.tax.filter(
         pl.col("month_idx").is_between(ytd_from, last_idx) & pl.col("_b").is_not_null()
     ).select("_b", "_t", "month_idx", "amount_fen")
@@ -421,7 +425,6 @@ def building_month_panel(
             (pl.col("_key") % 65_536).cast(pl.Int32).alias("month_idx"),
             "amount_fen",
         )
-        .join(codes, on="_b")
         .sort("_b", "year", "month_idx")
         .with_columns(group_cum_sum(pl.col("amount_fen"), ["_b", "year"]).alias("ytd_fen"))
     )
@@ -430,32 +433,29 @@ def building_month_panel(
     # months where the industry is present come from intervals, not from a grid of all pairs.
     leading_occ = (
         ind_steps.with_columns(_month_idx_of("date"))
-        .unique(
-            subset=["building_id", "key_industry", "month_idx"], keep="last", maintain_order=True
-        )
+        .unique(subset=["_b", "key_industry", "month_idx"], keep="last", maintain_order=True)
         .with_columns(
             pl.max_horizontal("month_idx", pl.lit(first_idx)).alias("_from"),
-            pl.when(group_start(["building_id", "key_industry"]).shift(-1).fill_null(True))
+            pl.when(group_start(["_b", "key_industry"]).shift(-1).fill_null(True))
             .then(pl.lit(last_idx + 1))
             .otherwise(pl.min_horizontal(pl.col("month_idx").shift(-1), pl.lit(last_idx + 1)))
             .alias("_to"),
         )
         .filter((pl.col("n") > 0) & (pl.col("_from") < pl.col("_to")))
-        .join(codes, on="building_id")
         .select(
             "_b",
-            "building_id",
-            "key_industry",
+            _ki_code("key_industry").alias("ki"),
             "a",
             "n",
             pl.int_ranges("_from", "_to", dtype=pl.Int32).alias("month_idx"),
         )
         .explode("month_idx")
-        .sort(["_b", "month_idx", "a", "key_industry"], descending=[False, False, True, False])
+        # the largest area leads; ties go to the alphabetically first industry (codes sort so)
+        .sort(["_b", "month_idx", "a", "ki"], descending=[False, False, True, False])
         .unique(subset=["_b", "month_idx"], keep="first", maintain_order=True)
         .with_columns(
             (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
-            _ki_code("key_industry").alias("ki"),
+            pl.lit(pl.Series(_KI)).gather(pl.col("ki")).alias("key_industry"),
         )
         .collect(engine=ENGINE)
     )
@@ -466,7 +466,7 @@ def building_month_panel(
         .sort("_b", "ki", "year", "month_idx")
         .join_asof(tax_k, on="month_idx", by=["_b", "ki", "year"], check_sortedness=False)
         .select(
-            "building_id",
+            "_b",
             "month_idx",
             pl.col("key_industry").alias("leading_industry"),
             pl.col("a").alias("lead_a"),
@@ -476,21 +476,21 @@ def building_month_panel(
     )
 
     panel = (
-        _steps_at(steps, attrs, ["building_id"], occ_cols)
-        .join(flows, on=["building_id", "month_idx"], how="left")
+        _steps_at(steps, attrs, ["_b"], occ_cols)
+        .join(flows, on=["_b", "month_idx"], how="left")
         .join(
-            tax_b.select("building_id", "month_idx", pl.col("amount_fen").alias("tax_fen")),
-            on=["building_id", "month_idx"],
+            tax_b.select("_b", "month_idx", pl.col("amount_fen").alias("tax_fen")),
+            on=["_b", "month_idx"],
             how="left",
         )
-        .sort("building_id", "year", "month_idx")
+        .sort("_b", "year", "month_idx")
         .join_asof(
-            tax_b.select("building_id", "year", "month_idx", "ytd_fen"),
+            tax_b.select("_b", "year", "month_idx", "ytd_fen"),
             on="month_idx",
-            by=["building_id", "year"],
+            by=["_b", "year"],
             check_sortedness=False,
         )
-        .join(leading, on=["building_id", "month_idx"], how="left")
+        .join(leading, on=["_b", "month_idx"], how="left")
     )
     tenancy_area = pl.col("c_area") * PER_AREA_UNIT
     panel = panel.select(
@@ -535,6 +535,8 @@ def building_month_panel(
         pl.when(pl.col("leading_industry").is_not_null() & (pl.col("ytd_fen").fill_null(0) > 0))
         .then(pl.col("lead_ytd_fen") / pl.col("ytd_fen"))
         .alias("leading_tax_share_ytd"),
+        "_b",
+        "month_idx",
     )
-    out = panel.sort("building_id", "month").collect(engine=ENGINE)
+    out = panel.sort("_b", "month_idx").drop("_b", "month_idx").collect(engine=ENGINE)
     return frames.validate(frames.BuildingMonth, out)
