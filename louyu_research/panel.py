@@ -156,9 +156,14 @@ def _ki_code(col: str) -> pl.Expr:
     return pl.col(col).replace_strict(_KI, range(len(_KI)), default=None, return_dtype=pl.Int64)
 
 
+def _pair_key() -> pl.Expr:
+    """(building code, industry code) as one integer (null when the industry is null)."""
+    return pl.col("_b").cast(pl.Int64) * 16 + pl.col("ki")
+
+
 def _bkm_key(month: pl.Expr) -> pl.Expr:
     """(building code, industry code, month) as one 64-bit group key."""
-    return ((pl.col("_b").cast(pl.Int64) * 16 + pl.col("ki")) * _MONTHS + month).alias("_key")
+    return (_pair_key() * _MONTHS + month).alias("_key")
 
 
 def _sum_by_key(frame: pl.LazyFrame, value: str, alias: str) -> pl.LazyFrame:
@@ -218,11 +223,17 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
     )
     t = tax.get_column("_t")
     month = pl.max_horizontal("month_idx", "_from")
+    # only (building, industry) pairs that lead the building in some month are needed
+    leads = lead_pairs.select(_pair_key()).collect(engine=ENGINE).to_series().implode()
     simple = _sum_by_key(
         tax.select("_b", "month_idx", "amount_fen")
         .with_columns(by_t.get_column("ki").gather(t), by_t.get_column("_from").gather(t))
         .lazy()
-        .filter(pl.col("ki").is_not_null() & ((month // 12) == (pl.col("month_idx") // 12)))
+        .filter(
+            pl.col("ki").is_not_null()
+            & ((month // 12) == (pl.col("month_idx") // 12))
+            & _pair_key().is_in(leads)
+        )
         .select(_bkm_key(month), "amount_fen"),
         "amount_fen",
         "d",
@@ -257,7 +268,7 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
     own = _sum_by_key(
         bt.join(versions.lazy().select("_t", "_from", "_to", "ki"), on="_t")
         .filter(
-            pl.col("ki").is_not_null()
+            _pair_key().is_in(leads)
             & (pl.col("month_idx") >= pl.col("_from"))
             & (pl.col("_to").is_null() | (pl.col("month_idx") < pl.col("_to")))
         )
@@ -277,24 +288,19 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
         .group_by("_b", "_at", "ki", "p_ki")
         .agg(pl.col("amount_fen").sum().alias("c"))
     )
-    deltas = (
-        pl.concat(
-            [
-                simple,
-                own,
-                moved.select("_b", "ki", pl.col("_at").alias("month_idx"), pl.col("c").alias("d")),
-                moved.select(
-                    "_b",
-                    pl.col("p_ki").alias("ki"),
-                    pl.col("_at").alias("month_idx"),
-                    (-pl.col("c")).alias("d"),
-                ),
-            ]
-        )
-        .filter(pl.col("ki").is_not_null())
-        # only (building, industry) pairs that lead the building in some month are needed
-        .join(lead_pairs, on=["_b", "ki"], how="semi")
-    )
+    deltas = pl.concat(
+        [
+            simple,
+            own,
+            moved.select("_b", "ki", pl.col("_at").alias("month_idx"), pl.col("c").alias("d")),
+            moved.select(
+                "_b",
+                pl.col("p_ki").alias("ki"),
+                pl.col("_at").alias("month_idx"),
+                (-pl.col("c")).alias("d"),
+            ),
+        ]
+    ).filter(_pair_key().is_in(leads))
     return (
         deltas.group_by("_b", "ki", "month_idx")
         .agg(pl.col("d").sum())

@@ -648,3 +648,38 @@ def test_louyu_state_shows_the_tax_frame_sorted(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     got = pl.read_csv(res.stdout.encode()).select("tenant_id", "period", "amount_yuan").rows()
     assert got == [("T2", "2016-01", 5.0), ("T1", "2016-02", 10.0), ("T2", "2016-02", 20.0)]
+
+
+def test_hash_shortcuts_stay_exact_when_hashes_collide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tax reports are matched, deduplicated and voided through 64-bit hashes; with a hash
+    that collides on purpose (only the first key column counts) every answer must still be the
+    exact one, found by comparing the strings."""
+    from louyu_research import replay
+
+    def weak_hash(keys: list[str]) -> pl.Expr:  # every row collides
+        return pl.col(keys[0]).str.len_bytes().cast(pl.UInt64)
+
+    def first_column(keys: list[str]) -> pl.Expr:  # pairs stay distinct, (T1, B2) hits (T1, B1)
+        return pl.col(keys[0]).hash()
+
+    tax = pl.DataFrame(
+        {
+            "seq": [1, 2, 3, 4, 5],
+            "event_id": ["t1", "t2", "t3", "t4", "t5x"],
+            "tenant_id": ["T1", "T1", "T2", "T1", "T1"],
+            "building_id": ["B1", "B2", "B1", "B1", "B1"],
+            "period": ["2016-01", "2016-01", "2016-01", "2016-01", "2016-02"],
+        }
+    )
+    pairs = pl.DataFrame({"tenant_id": ["T1", "T2"], "building_id": ["B1", "B1"], "_k": [0, 1]})
+    exact = [0, None, 1, 0, 0]
+    for hashing in (frames.key_hash, weak_hash, first_column):
+        monkeypatch.setattr(frames, "key_hash", hashing)
+        assert replay._lookup_pairs(tax, pairs)["_k"].to_list() == exact
+        dup = frames.duplicate_candidates(tax, ["tenant_id", "building_id", "period"])
+        # rows 0 and 3 repeat a key: they must be among the candidates
+        assert dup is not None and dup[0] and dup[3]
+        unique = frames._unique_rows(tax.lazy(), ["tenant_id", "building_id", "period"])
+        assert unique.collect()["unique"].to_list() == [False, True, True, False, True]
+        voided = replay._voided_rows(tax, pl.Series(["t3", "t9"]))
+        assert voided.to_list() == [False, False, True, False, False]
