@@ -239,13 +239,24 @@ class EventLog:
             cache.parent.mkdir(exist_ok=True)
             for stale in cache.parent.glob(f"{name}.*.parquet"):
                 stale.unlink(missing_ok=True)
-            frame = _parse_ndjson(self._segment_bytes(name)).collect()
+            frame = self._parse_sealed(name).collect()
             tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
             # lz4: the cache is disposable, so it is written fast rather than small
             frame.write_parquet(tmp, compression="lz4", statistics=True)
             os.replace(tmp, cache)
             return cache, frame
         return cache, None
+
+    def _parse_sealed(self, name: str) -> pl.LazyFrame:
+        """A sealed segment parsed: a plain file straight from disk (no copy of its bytes in
+        Python: faster on the cold read of a large log), a compressed one from its bytes."""
+        plain = self.path / name
+        try:
+            if plain.stat().st_size:
+                return ev.flatten(pl.read_ndjson(plain, schema=ev.NDJSON_SCHEMA))
+        except FileNotFoundError:
+            pass
+        return _parse_ndjson(self._segment_bytes(name))
 
     def position(self, seq: int | None = None) -> dict[str, Any]:
         """`seq`, `recorded_at` (RFC 3339, UTC) and chain `hash` of an event (default: HEAD).

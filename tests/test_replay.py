@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from louyu_research import frames, schemas
 from louyu_research.cli import app
-from louyu_research.replay import FINDING_CODES_ZH
+from louyu_research.replay import FINDING_CODES_ZH, open_log
 from louyu_research.settings import Settings
 
 D = date.fromisoformat
@@ -683,3 +683,35 @@ def test_hash_shortcuts_stay_exact_when_hashes_collide(monkeypatch: pytest.Monke
         assert unique.collect()["unique"].to_list() == [False, True, True, False, True]
         voided = replay._voided_rows(tax, pl.Series(["t3", "t9"]))
         assert voided.to_list() == [False, False, True, False, False]
+
+
+def test_plain_and_compressed_sealed_segments_replay_alike(tmp_path: Path) -> None:
+    """The cold read parses a plain sealed segment from its file and a compressed one from its
+    bytes; both, parsed fresh or read back from the Parquet cache, give the same events."""
+    from louyu_research.log import EventLog
+
+    k = Kit()
+    drafts = [  # two events in each month of recorded_at: three sealed segments and the head
+        k.building("B1", at=datetime(2015, 1, 5, tzinfo=UTC)),
+        k.building("B2"),
+        k.move_in("T1", "B1", "2015-01-10", at=datetime(2015, 2, 3, tzinfo=UTC)),
+        k.move_in("T2", "B2", "2015-01-12"),
+        k.tax("T1", "B1", "2015-01", 12.5, at=datetime(2015, 3, 2, tzinfo=UTC)),
+        k.tax("T2", "B2", "2015-01", 2.5),
+        k.tax("T1", "B1", "2015-02", 13.5, at=datetime(2015, 4, 2, tzinfo=UTC)),
+        k.tax("T2", "B2", "2015-02", 3.5),
+    ]
+    reads = []
+    for compress in (False, True):
+        path = tmp_path / f"ev-{compress}"
+        EventLog.init(path, compress_sealed=compress)
+        log = EventLog(path)
+        for d in drafts:
+            log.append([d])
+        assert len(list(path.glob("*.jsonl.gz"))) == (3 if compress else 0)
+        fresh, cached = log.read(), log.read()  # the second read comes from the cache
+        assert fresh.equals(cached) and len(list((path / ".cache").glob("*.parquet"))) == 3
+        reads.append(fresh)
+        state = open_log(path).replay(D("2015-12-31"))
+        assert sorted(state.tax["amount_yuan"].to_list()) == [2.5, 3.5, 12.5, 13.5]
+    assert reads[0].equals(reads[1])
