@@ -428,7 +428,6 @@ def prepare(
     tax_all = tax_lf.collect(engine=ENGINE)
     if not tax_all.get_column("seq").is_sorted():
         tax_all = tax_all.sort("seq")
-    tax_known_mask = tax_all.get_column("building_id").is_in(registered_ids)
 
     findings = [
         _finding(
@@ -436,15 +435,6 @@ def prepare(
             "unknown_building",
             _fmt(
                 "building {} is not registered in this replay (its registration was retracted)",
-                "building_id",
-            ),
-        ),
-        _finding(
-            tax_all.lazy().filter(~tax_known_mask),
-            "unknown_tenancy",
-            _fmt(
-                "tax of tenant {} in building {}, which is not registered in this replay; the tax is kept",
-                "tenant_id",
                 "building_id",
             ),
         ),
@@ -693,7 +683,8 @@ def prepare(
     # not in the replay, or of a tenancy without a move-in, is kept too.
     spells = spells.collect(engine=ENGINE)
     coded, building_codes, tenant_codes = _code_tax(tax_all, spells, registry)
-    tax = coded.filter(_latest_rows(coded)).select(
+    latest = _latest_rows(coded)
+    tax = coded.select(
         "tenant_id",
         "building_id",
         "period",
@@ -704,8 +695,19 @@ def prepare(
         "_b",
         "_t",
     )
-    orphans, tax_unspelled = _tax_against_spells(coded.filter(tax_known_mask), spells)
-    findings.append(
+    if not latest.all():
+        tax = tax.filter(latest)
+    unregistered, orphans, tax_unspelled = _tax_against_spells(coded, spells)
+    findings += [
+        _finding(
+            unregistered.lazy(),
+            "unknown_tenancy",
+            _fmt(
+                "tax of tenant {} in building {}, which is not registered in this replay; the tax is kept",
+                "tenant_id",
+                "building_id",
+            ),
+        ),
         _finding(
             orphans.lazy(),
             "unknown_tenancy",
@@ -714,8 +716,8 @@ def prepare(
                 "tenant_id",
                 "building_id",
             ),
-        )
-    )
+        ),
+    ]
     city_tax = (
         known("CityTaxReported")
         .sort("seq")
@@ -860,19 +862,21 @@ def _latest_rows(coded: pl.DataFrame) -> pl.Series:
 
 def _tax_against_spells(
     coded: pl.DataFrame, spells: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Tax reports of registered buildings (`_code_tax` output) against their tenancy's spells.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Tax reports (`_code_tax` output) against their building and their tenancy's spells.
 
-    Returns the reports of tenancies with no move-in at all (`unknown_tenancy` findings), and
-    the reports that may, as of some date, lie outside every spell (checked against the date by
-    `_tax_inactive`). As of D a tenancy's spells are the prefix of its event sequence up to D:
+    Returns the reports of buildings not registered and of tenancies with no move-in at all
+    (both `unknown_tenancy` findings), and the reports that may, as of some date, lie outside
+    every spell (checked against the date by `_tax_inactive`). As of D a tenancy's spells are the prefix of its event sequence up to D:
     spells that began by D, a spell whose move-out comes after D still open. So a report
     (dated ≤ D) overlapping a final spell that began by the report's own date overlaps it at
     every D from then on and is never a finding. Nearly every tenancy has one spell, which
     decides its reports row by row; the reports of the few with several go through a join.
     """
     cols = ["seq", "event_id", "type", "occurred_on", "tenant_id", "building_id", "period"]
-    orphans = coded.filter(pl.col("_k").is_null()).select(cols)
+    # a tenancy code implies a registered building (the tenancies come from known events)
+    unregistered = coded.filter(pl.col("_b").is_null()).select(cols)
+    orphans = coded.filter(pl.col("_k").is_null() & pl.col("_b").is_not_null()).select(cols)
     # since ≤ the period's last day ⟺ since's month start ≤ the period's first day
     one_covers = (
         (pl.col("_spells") == 1)
@@ -893,7 +897,7 @@ def _tax_against_spells(
         )
         .select("seq")
     )
-    return orphans, rest.join(covered, on="seq", how="anti")
+    return unregistered, orphans, rest.join(covered, on="seq", how="anti")
 
 
 def _tax_inactive(p: Prepared, as_of: date) -> pl.LazyFrame:
