@@ -168,18 +168,12 @@ def _bkm_key(month: pl.Expr) -> pl.Expr:
 
 def _sum_by_key(frame: pl.LazyFrame, value: str, alias: str) -> pl.LazyFrame:
     """Sum `value` per `_key` (millions of rows into thousands of groups, on Polars' streaming
-    engine, which aggregates them fastest) and unpack the key."""
+    engine, which aggregates them fastest)."""
     return (
         frame.group_by("_key")
         .agg(pl.col(value).sum().alias(alias))
         .collect(engine="streaming")
         .lazy()
-        .select(
-            (pl.col("_key") // (16 * _MONTHS)).cast(pl.UInt32).alias("_b"),
-            (pl.col("_key") // _MONTHS % 16).alias("ki"),
-            (pl.col("_key") % _MONTHS).cast(pl.Int32).alias("month_idx"),
-            alias,
-        )
     )
 
 
@@ -292,26 +286,40 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
         [
             simple,
             own,
-            moved.select("_b", "ki", pl.col("_at").alias("month_idx"), pl.col("c").alias("d")),
             moved.select(
-                "_b",
-                pl.col("p_ki").alias("ki"),
-                pl.col("_at").alias("month_idx"),
+                pl.when(pl.col("ki").is_not_null())
+                .then((pl.col("_b").cast(pl.Int64) * 16 + pl.col("ki")) * _MONTHS + pl.col("_at"))
+                .alias("_key"),
+                pl.col("c").alias("d"),
+            ),
+            moved.select(
+                pl.when(pl.col("p_ki").is_not_null())
+                .then((pl.col("_b").cast(pl.Int64) * 16 + pl.col("p_ki")) * _MONTHS + pl.col("_at"))
+                .alias("_key"),
                 (-pl.col("c")).alias("d"),
             ),
         ]
-    ).filter(_pair_key().is_in(leads))
+    ).filter((pl.col("_key") // _MONTHS).is_in(leads))
+    # the key sorts like (building, industry, month), and so like (building, industry, year, month)
+    pair, month = pl.col("_key") // _MONTHS, pl.col("_key") % _MONTHS
     return (
-        deltas.group_by("_b", "ki", "month_idx")
+        deltas.group_by("_key")
         .agg(pl.col("d").sum())
-        .with_columns((pl.col("month_idx") // 12).cast(pl.Int32).alias("year"))
-        .sort("_b", "ki", "year", "month_idx")
+        .sort("_key")
+        .select(
+            (pair // 16).cast(pl.UInt32).alias("_b"),
+            (pair % 16).alias("ki"),
+            (month // 12).cast(pl.Int32).alias("year"),
+            month.cast(pl.Int32).alias("month_idx"),
+            pair.alias("_pair"),
+            "d",
+        )
         .select(
             "_b",
             "ki",
             "year",
             "month_idx",
-            group_cum_sum(pl.col("d"), ["_b", "ki", "year"]).alias("lead_ytd_fen"),
+            group_cum_sum(pl.col("d"), ["_pair", "year"]).alias("lead_ytd_fen"),
         )
     )
 
@@ -367,27 +375,25 @@ def building_month_panel(
         [
             tl.select(
                 "_b",
-                "key_industry",
+                _ki_code("key_industry").alias("ki"),
                 "date",
                 pl.col("c_area").alias("a"),
                 pl.col("c_n").alias("n"),
             ),
             tl.select(
                 "_b",
-                pl.col("p_key_industry").alias("key_industry"),
+                _ki_code("p_key_industry").alias("ki"),
                 "date",
                 (-pl.col("p_c_area")).alias("a"),
                 (-pl.col("p_c_n")).alias("n"),
             ),
         ]
-    ).filter(
-        pl.col("key_industry").is_in(KEY_INDUSTRIES) & ((pl.col("a") != 0) | (pl.col("n") != 0))
-    )
+    ).filter(pl.col("ki").is_not_null() & ((pl.col("a") != 0) | (pl.col("n") != 0)))
     ind_steps = (
-        ind_deltas.group_by("_b", "key_industry", "date")
+        ind_deltas.group_by("_b", "ki", "date")
         .agg(pl.col("a").sum(), pl.col("n").sum())
-        .sort("_b", "key_industry", "date")
-        .with_columns(group_cum_sum(pl.col(c), ["_b", "key_industry"]) for c in ("a", "n"))
+        .sort("_b", "ki", "date")
+        .with_columns(group_cum_sum(pl.col(c), ["_b", "ki"]) for c in ("a", "n"))
     )
 
     # Flows within each month: spell starts and ends, and increments of active area.
@@ -439,10 +445,10 @@ def building_month_panel(
     # months where the industry is present come from intervals, not from a grid of all pairs.
     leading_occ = (
         ind_steps.with_columns(_month_idx_of("date"))
-        .unique(subset=["_b", "key_industry", "month_idx"], keep="last", maintain_order=True)
+        .unique(subset=["_b", "ki", "month_idx"], keep="last", maintain_order=True)
         .with_columns(
             pl.max_horizontal("month_idx", pl.lit(first_idx)).alias("_from"),
-            pl.when(group_start(["_b", "key_industry"]).shift(-1).fill_null(True))
+            pl.when(group_start(["_b", "ki"]).shift(-1).fill_null(True))
             .then(pl.lit(last_idx + 1))
             .otherwise(pl.min_horizontal(pl.col("month_idx").shift(-1), pl.lit(last_idx + 1)))
             .alias("_to"),
@@ -450,7 +456,7 @@ def building_month_panel(
         .filter((pl.col("n") > 0) & (pl.col("_from") < pl.col("_to")))
         .select(
             "_b",
-            _ki_code("key_industry").alias("ki"),
+            "ki",
             "a",
             "n",
             pl.int_ranges("_from", "_to", dtype=pl.Int32).alias("month_idx"),

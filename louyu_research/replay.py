@@ -1153,14 +1153,19 @@ class Log(EventLog):
         key = (head.seq, head.hash, rb, upto_seq)
         if key not in self._memo:
             lf = self.scan(upto_seq=upto_seq, recorded_by=rb)
-            position = self._cut_off_position(lf, head)
+            whole = rb is None and (upto_seq is None or upto_seq >= head.seq)
+            position = self._cut_off_position(lf, head, whole)
             if len(self._memo) >= self._memo_size:
                 self._memo.pop(next(iter(self._memo)))
             self._memo[key] = prepare(lf, position)
         return self._memo[key]
 
-    def _cut_off_position(self, lf: pl.LazyFrame, head: Any) -> dict[str, Any]:
+    def _cut_off_position(
+        self, lf: pl.LazyFrame, head: Any, cut_is_head: bool = False
+    ) -> dict[str, Any]:
         """The position of the last event inside the cut-off, in `EventLog.position`'s one form."""
+        if cut_is_head:  # every acknowledged event is inside: the head, without a scan
+            return self.position(head.seq)
         last = lf.select(pl.col("seq").max()).collect(engine=ENGINE).item()
         return self.position(last if last is not None else 0)
 
