@@ -245,21 +245,6 @@ def _voided_ids(retractions: pl.DataFrame) -> pl.Series:
     return voided
 
 
-def _voided_rows(frame: pl.DataFrame, voided: pl.Series) -> pl.Series:
-    """Rows of `frame` whose `event_id` is voided. Millions of tax reports against a few
-    retracted ids: 64-bit hashes find the candidates, which are compared exactly."""
-    ids = voided.to_frame("event_id")
-    hashed = ids.select(frames.key_hash(["event_id"])).to_series()
-    maybe = frame.select(frames.key_hash(["event_id"]).is_in(hashed.implode())).to_series()
-    if not maybe.any():
-        return maybe
-    rows = maybe.arg_true()
-    exact = frame.get_column("event_id").gather(rows).is_in(voided.implode())
-    return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True).scatter(
-        rows.filter(exact), True
-    )
-
-
 def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
     """`pl.format` by concatenation (pl.format panics on some empty string views in Polars 2.1)."""
     pieces = template.split("{}")
@@ -350,12 +335,12 @@ def prepare(
     events: pl.LazyFrame | pl.DataFrame, position: dict[str, Any] | None = None
 ) -> Prepared:
     """Effective events of one cut-off → the versioned frames every replay and panel reads."""
-    # Tax reports are most of a log and need 8 of its columns: they are read apart, narrow.
+    # Tax reports are most of a log and need 8 of its columns: they are read apart, narrow,
+    # after the other events (whose retractions say which reports are void: filtered in the
+    # same read).
     src = events.lazy()
     is_tax = pl.col("type") == "TaxReported"
-    raw, tax_raw = pl.collect_all(
-        [src.filter(~is_tax).select(_COLUMNS), src.filter(is_tax).select(_TAX_COLUMNS)]
-    )
+    raw = src.filter(~is_tax).select(_COLUMNS).collect()
     retractions = raw.filter(pl.col("type") == "EventRetracted").select(
         "seq", "event_id", "retracted_event_id"
     )
@@ -364,18 +349,14 @@ def prepare(
         if retractions.height
         else pl.Series("event_id", [], dtype=pl.String)
     )
-    if position is None:
-        last = max(raw["seq"].max() or 0, tax_raw["seq"].max() or 0)
-        position = {"seq": int(last), "recorded_at": None, "hash": None}
     lf = raw.lazy().filter(pl.col("type") != "EventRetracted")
-    tax_lf = tax_raw.lazy()
     if voided.len():
         lf = lf.filter(~pl.col("event_id").is_in(voided.implode()))
-        void_tax = _voided_rows(tax_raw, voided)
-        if void_tax.any():
-            tax_lf = tax_raw.filter(~void_tax).lazy()
-    tax_lf = tax_lf.with_columns(
-        (pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen")
+        is_tax = is_tax & ~pl.col("event_id").is_in(voided.implode())
+    tax_lf = (
+        src.filter(is_tax)
+        .select(_TAX_COLUMNS)
+        .with_columns((pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen"))
     )
     lf = lf.with_columns(
         (pl.col("area_m2") * AREA_UNIT).round(0).cast(pl.Int64).alias("area_u"),
@@ -425,9 +406,12 @@ def prepare(
         frames_ = [by_type[(t,)] for t in types if (t,) in by_type]
         return (pl.concat(frames_) if frames_ else empty).lazy()
 
-    tax_all = tax_lf.collect(engine=ENGINE)
+    tax_all = tax_lf.collect()
     if not tax_all.get_column("seq").is_sorted():
         tax_all = tax_all.sort("seq")
+    if position is None:
+        last = max(raw["seq"].max() or 0, tax_all["seq"].max() or 0)
+        position = {"seq": int(last), "recorded_at": None, "hash": None}
 
     findings = [
         _finding(
