@@ -324,6 +324,38 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
     )
 
 
+def _leaders(present: pl.DataFrame) -> pl.DataFrame:
+    """Per (building, month), the row of the industry that leads: the largest area, ties to the
+    alphabetically first industry (codes sort so). `present`: _b, ki, a, n, month_idx.
+
+    The order (area, then industry reversed) and the tenancy count pack into one 64-bit score,
+    so a maximum per group finds the leader without sorting a million rows; when the figures
+    are too large to pack (areas over ~27 million m²), it sorts.
+    """
+    if present.is_empty() or (
+        present.get_column("a").max() < 2**38 and present.get_column("n").max() < 2**20
+    ):
+        packed = (
+            present.lazy()
+            .group_by("_b", "month_idx")
+            .agg(((pl.col("a") * 16 + (15 - pl.col("ki"))) * 2**20 + pl.col("n")).max().alias("_s"))
+            .collect(engine="streaming")
+        )
+        order = pl.col("_s") // 2**20
+        return packed.select(
+            "_b",
+            "month_idx",
+            (15 - order % 16).alias("ki"),
+            (order // 16).alias("a"),
+            (pl.col("_s") % 2**20).alias("n"),
+        ).sort("_b", "month_idx")
+    return (
+        present.sort(["_b", "month_idx", "a", "ki"], descending=[False, False, True, False])
+        .unique(subset=["_b", "month_idx"], keep="first", maintain_order=True)
+        .select("_b", "month_idx", "ki", "a", "n")
+    )
+
+
 def _steps_at(
     steps: pl.LazyFrame, grid: pl.LazyFrame, by: list[str], values: list[str]
 ) -> pl.LazyFrame:
@@ -462,14 +494,11 @@ def building_month_panel(
             pl.int_ranges("_from", "_to", dtype=pl.Int32).alias("month_idx"),
         )
         .explode("month_idx")
-        # the largest area leads; ties go to the alphabetically first industry (codes sort so)
-        .sort(["_b", "month_idx", "a", "ki"], descending=[False, False, True, False])
-        .unique(subset=["_b", "month_idx"], keep="first", maintain_order=True)
-        .with_columns(
-            (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
-            pl.lit(pl.Series(_KI)).gather(pl.col("ki")).alias("key_industry"),
-        )
         .collect(engine=ENGINE)
+    )
+    leading_occ = _leaders(leading_occ).with_columns(
+        (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
+        pl.lit(pl.Series(_KI)).gather(pl.col("ki")).alias("key_industry"),
     )
     lead_pairs = leading_occ.lazy().select("_b", "ki").unique()
     tax_k = _industry_tax_ytd(p, tax, lead_pairs)

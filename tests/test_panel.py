@@ -250,3 +250,25 @@ def test_panel_agrees_with_the_reference_fold(data: st.DataObject) -> None:
         for row in got.values():
             if not row["registered"]:
                 assert not row["in_scope"]
+
+
+def test_the_leader_by_packed_score_is_the_leader_by_sorting() -> None:
+    """The leading industry per building and month: largest area, ties to the alphabetically
+    first industry. The fast path packs (area, industry, count) into one integer; areas too
+    large to pack are sorted instead; both must name the same leaders."""
+    from louyu_research.panel import _leaders
+
+    present = pl.DataFrame(
+        {
+            "_b": [0, 0, 0, 1, 1, 1, 1],
+            "ki": [3, 1, 5, 2, 0, 4, 2],
+            "a": [500, 500, 499, 7, 9, 9, 1],
+            "n": [2, 3, 9, 1, 1, 4, 1],
+            "month_idx": [10, 10, 10, 10, 10, 10, 11],
+        },
+        schema_overrides={"_b": pl.UInt32, "month_idx": pl.Int32},
+    )
+    want = [(0, 10, 1, 500, 3), (1, 10, 0, 9, 1), (1, 11, 2, 1, 1)]  # by hand
+    assert _leaders(present).rows() == want
+    huge = present.with_columns(pl.col("a") * 2**40)  # beyond the packed range: sorted
+    assert _leaders(huge).rows() == [(b, m, k, a * 2**40, n) for b, m, k, a, n in want]
