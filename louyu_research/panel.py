@@ -104,17 +104,24 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
         .collect(engine=ENGINE)
     )
     tenants = td.lazy().select("_t", "_k", "building_id").unique()
+    codes = te.filter(group_start("tenant_id")).select("tenant_id", "_t")
     tv = (
         p.tenant_versions.lazy()
-        .join(te.select("tenant_id", "_t").unique(), on="tenant_id")
+        .join(codes, on="tenant_id")
         .select("_t", pl.col("valid_from").alias("date"), "key_industry", "headquarters")
+    )
+    # A tenant's first version is dated by its first move-in (or an update before any): no
+    # tenancy of the tenant is active before that day's events, so only later versions add dates.
+    later = (
+        p.tenant_versions.lazy()
+        .filter(~group_start("tenant_id"))
+        .join(codes, on="tenant_id")
+        .select("_t", pl.col("valid_from").alias("date"))
     )
     dates = pl.concat(
         [
             td.lazy().select("_k", "_t", "building_id", "date"),
-            tv.select("_t", "date")
-            .join(tenants, on="_t")
-            .select("_k", "_t", "building_id", "date"),
+            later.join(tenants, on="_t").select("_k", "_t", "building_id", "date"),
         ]
     ).unique(subset=["_k", "date"])
     return (

@@ -552,15 +552,8 @@ def prepare(
             .otherwise(pl.col("active_area_u").shift(1))
             .alias("active_area_before_u"),
         )
-        .join(reg.select("building_id", "registered_on"), on="building_id", how="left")
-        .join(
-            registry.lazy().select("building_id", "first_retired_on"),
-            on="building_id",
-            how="left",
-        )
-        .collect(
-            engine=ENGINE
-        )  # read by the findings, the tenancy events and the spells: computed once
+        # read by the findings, the tenancy events and the spells: computed once
+        .collect(engine=ENGINE)
         .lazy()
     )
     findings += [
@@ -589,10 +582,9 @@ def prepare(
             ),
         ),
         _finding(
-            tseq.filter(
-                (pl.col("type") == "TenantMovedIn")
-                & (pl.col("occurred_on") >= pl.col("first_retired_on"))
-            ),
+            tseq.filter(pl.col("type") == "TenantMovedIn")
+            .join(registry.lazy().select("building_id", "first_retired_on"), on="building_id")
+            .filter(pl.col("occurred_on") >= pl.col("first_retired_on")),
             "retired_building",
             _fmt(
                 "tenant {} moves into building {}, retired on {}",
@@ -812,6 +804,18 @@ def _lookup_pairs(tax: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     return tax.select(keys).join(pairs, on=keys, how="left", maintain_order="left").drop(keys)
 
 
+def _distinct(key: pl.Series) -> int:
+    """How many distinct values a series of non-negative integer keys holds: marked in a bitmap
+    when their range is small enough (a few times faster than hashing millions of them)."""
+    if key.is_empty():
+        return 0
+    top = int(key.max())  # type: ignore[arg-type]
+    if top < 64_000_000:
+        marks = pl.repeat(False, top + 1, dtype=pl.Boolean, eager=True).scatter(key, True)
+        return int(marks.sum())
+    return key.n_unique()
+
+
 def _latest_rows(coded: pl.DataFrame) -> pl.Series:
     """Rows holding the latest report (highest `seq`) of their (tenant, building, period).
 
@@ -824,12 +828,12 @@ def _latest_rows(coded: pl.DataFrame) -> pl.Series:
     if coded.is_empty():
         return keep
     has_k = coded.get_column("_k").is_not_null()
-    key = (coded.get_column("_k").cast(pl.Int64) * 65_536 + coded.get_column("month_idx")).rename(
-        "key"
-    )
+    month = coded.get_column("month_idx")
+    first, span = month.min(), month.max() - month.min() + 1  # type: ignore[operator]
+    key = (coded.get_column("_k").cast(pl.Int64) * span + (month - first)).rename("key")
     known_rows = has_k.arg_true()
-    known_key = key.gather(known_rows)
-    if known_key.n_unique() < known_key.len():
+    known_key = key if known_rows.len() == key.len() else key.gather(known_rows)
+    if _distinct(known_key) < known_key.len():
         candidates = frames.duplicate_candidates(known_key.to_frame(), ["key"])
         if candidates is not None:
             rows = known_rows.filter(candidates)
