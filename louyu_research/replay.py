@@ -750,7 +750,9 @@ def _code_tax(
     pairs = pairs.sort(TENANCY).with_row_index("_k")
     tenants = pairs.select("tenant_id").unique(maintain_order=True).with_row_index("_t")
     buildings = registry.select("building_id").sort("building_id").with_row_index("_b")
-    pairs = pairs.join(tenants, on="tenant_id").join(buildings, on="building_id")
+    pairs = pairs.join(tenants, on="tenant_id", maintain_order="left").join(
+        buildings, on="building_id", maintain_order="left"
+    )
     out = tax.hstack(_lookup_pairs(tax, pairs)).with_columns(
         pl.col("period").str.to_date("%Y-%m").alias("p_start")
     )
