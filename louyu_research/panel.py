@@ -192,21 +192,39 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
     pair's (cumulative tax, industry) is evaluated at those months only and turned into deltas
     per (building, industry, year): sparse, never tenants × months.
 
-    Most tenants keep one key industry from their first version on; their tax simply counts
-    from the month of that version (a report for an earlier month of the same year joins the
+    Most tenants keep one key industry from their first move-in on; their tax simply counts
+    from the month of that move-in (a report for an earlier month of the same year joins the
     YTD then). Only the tenants whose industry changes take the general path.
 
     `tax` has the reports' integer codes (`_b`, `_t`, month_idx, amount_fen); `lead_pairs`
     the (building code, industry code `ki`) pairs that lead some month: only those are summed.
     The result is keyed by codes: `_b`, `ki`, year, month_idx, lead_ytd_fen.
     """
-    tv = p.tenant_versions.lazy().select("tenant_id", "valid_from", "key_industry")
+    # A tenant is classified at a month end only once it has moved in somewhere (an update
+    # dated before its first move-in sets attributes but makes no tenant yet): its versions by
+    # month start at the month of its first move-in, with the version holding then.
+    first_in = (
+        p.tenancy_events.lazy()
+        .filter(pl.col("type") == "TenantMovedIn")
+        .group_by("tenant_id")
+        .agg(_month_idx_of("occurred_on").min().alias("_first_in"))
+    )
+    tv = (
+        p.tenant_versions.lazy()
+        .select("tenant_id", "valid_from", "key_industry")
+        .join(first_in, on="tenant_id")
+        .with_columns(pl.max_horizontal(_month_idx_of("valid_from"), "_first_in"))
+        .sort("tenant_id", "month_idx", "valid_from")
+        .unique(subset=["tenant_id", "month_idx"], keep="last", maintain_order=True)
+        .collect(engine=ENGINE)
+        .lazy()
+    )
     kinds = (
         tv.group_by("tenant_id")
         .agg(
             (pl.col("key_industry").n_unique() == 1).alias("stable"),
-            pl.col("key_industry").sort_by("valid_from").first(),
-            _month_idx_of("valid_from").min().alias("_from"),
+            pl.col("key_industry").sort_by("month_idx").first(),
+            pl.col("month_idx").min().alias("_from"),
         )
         .join(p.tenant_codes.lazy(), on="tenant_id")
         .collect(engine=ENGINE)
@@ -246,9 +264,7 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
     # earlier reports of the (building, tenant) move from the old industry to the new one.
     versions = (
         tv.join(unstable.lazy(), on="tenant_id", how="inner")
-        .with_columns(_month_idx_of("valid_from"))
-        .sort("tenant_id", "month_idx", "valid_from")
-        .unique(subset=["tenant_id", "month_idx"], keep="last", maintain_order=True)
+        .sort("tenant_id", "month_idx")
         .with_columns(
             group_shift(pl.col("key_industry"), "tenant_id").alias("p_key_industry"),
             pl.col("month_idx").shift(-1).alias("_to"),

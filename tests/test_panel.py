@@ -272,3 +272,28 @@ def test_the_leader_by_packed_score_is_the_leader_by_sorting() -> None:
     assert _leaders(present).rows() == want
     huge = present.with_columns(pl.col("a") * 2**40)  # beyond the packed range: sorted
     assert _leaders(huge).rows() == [(b, m, k, a * 2**40, n) for b, m, k, a, n in want]
+
+
+def test_a_tenant_counts_in_the_leading_industry_tax_only_once_it_has_moved_in(
+    tmp_path: Path,
+) -> None:
+    """T2's industry is set by an update dated before its move-in; at January's end it is not a
+    tenant yet, so its January tax counts in the building's YTD (the denominator) but not in
+    the leading industry's; from February (moved in on the 1st) its whole YTD counts."""
+    k = Kit()
+    drafts = [
+        k.building("B0", "2015-01-01"),
+        k.move_in("T2", "B0", "2015-02-01", industry="I65", industry_edition="2011"),
+        k.move_in("T0", "B0", "2015-01-01", industry="I65"),
+        k.tax("T2", "B0", "2015-01", 100.0, on="2015-01-01"),
+        k.tax("T0", "B0", "2015-01", 1000.0, on="2015-01-01"),
+        k.event("TenantUpdated", "2015-01-01", tenant_id="T2", industry="I65"),
+    ]
+    log = write_log(tmp_path / "ev", drafts)
+    got = log.panel("2015-01", "2015-02").select(
+        "month", "leading_industry", "tax_yuan_ytd", "leading_tax_share_ytd"
+    )
+    assert got.rows() == [
+        ("2015-01", "information", 1100.0, 1000 / 1100),
+        ("2015-02", "information", 1100.0, 1.0),
+    ]
