@@ -142,10 +142,9 @@ FINDING_CODES_ZH = {
     "over_rentable": "入驻面积超过楼宇可租面积",
 }
 
-_TAX_COLUMNS = (
+_TAX_COLUMNS = (  # `type` is TaxReported for all of them: not read, set where a finding needs it
     "seq",
     "event_id",
-    "type",
     "occurred_on",
     "tenant_id",
     "building_id",
@@ -305,23 +304,6 @@ def group_cum_sum(expr: pl.Expr, keys: str | list[str] | tuple[str, ...]) -> pl.
     """Cumulative sum within each group of a frame sorted by keys (integers: exact)."""
     total = expr.cum_sum()
     return total - pl.when(group_start(keys)).then(total - expr).forward_fill()
-
-
-def latest_by_key(frame: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
-    """The last row per key of a frame in `seq` order, kept in that order.
-
-    Restatements are rare among millions of tax reports: a 64-bit hash of the key finds the
-    few candidate duplicates cheaply, and only those are compared exactly (so a hash collision
-    can cost time, never a wrong row).
-    """
-    if frame.is_empty():
-        return frame.lazy()
-    maybe = frames.duplicate_candidates(frame, keys)
-    if maybe is None or not maybe.any():
-        return frame.lazy()
-    candidates = frame.filter(maybe)
-    keep = candidates.select(pl.struct(keys).is_last_distinct()).to_series()
-    return pl.concat([frame.filter(~maybe), candidates.filter(keep)]).sort("seq").lazy()
 
 
 def _end_of_day(
@@ -857,13 +839,22 @@ def _tax_against_spells(
 
     Returns the reports of buildings not registered and of tenancies with no move-in at all
     (both `unknown_tenancy` findings), and the reports that may, as of some date, lie outside
-    every spell (checked against the date by `_tax_inactive`). As of D a tenancy's spells are the prefix of its event sequence up to D:
-    spells that began by D, a spell whose move-out comes after D still open. So a report
+    every spell (checked against the date by `_tax_inactive`). As of D a tenancy's spells are
+    the prefix of its event sequence up to D: spells that began by D, a spell whose move-out
+    comes after D still open. So a report
     (dated ≤ D) overlapping a final spell that began by the report's own date overlaps it at
     every D from then on and is never a finding. Nearly every tenancy has one spell, which
     decides its reports row by row; the reports of the few with several go through a join.
     """
-    cols = ["seq", "event_id", "type", "occurred_on", "tenant_id", "building_id", "period"]
+    cols = [
+        "seq",
+        "event_id",
+        pl.lit("TaxReported").alias("type"),
+        "occurred_on",
+        "tenant_id",
+        "building_id",
+        "period",
+    ]
     # a tenancy code implies a registered building (the tenancies come from known events)
     unregistered = coded.filter(pl.col("_b").is_null()).select(cols)
     orphans = coded.filter(pl.col("_k").is_null() & pl.col("_b").is_not_null()).select(cols)
