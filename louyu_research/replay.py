@@ -381,11 +381,14 @@ def prepare(
     registered_ids = registry.get_column("building_id").implode()
     is_known = ~scoped | effective.get_column("building_id").is_in(registered_ids).fill_null(False)
     unknown = effective.filter(~is_known).lazy()
-    by_type = effective.filter(is_known).partition_by("type", as_dict=True, maintain_order=True)
+    known_events = effective.filter(is_known) if not is_known.all() else effective
+    kinds = known_events.get_column("type")
+    # one filter per type present (cheaper than partitioning every column of every type)
+    by_type = {t: known_events.filter(kinds == t) for t in kinds.unique().to_list()}
     empty = effective.clear()
 
     def known(*types: str) -> pl.LazyFrame:
-        frames_ = [by_type[(t,)] for t in types if (t,) in by_type]
+        frames_ = [by_type[t] for t in types if t in by_type]
         return (pl.concat(frames_) if frames_ else empty).lazy()
 
     tax_all = tax_lf.collect()
