@@ -28,7 +28,9 @@ Decisions where the contract is silent (a careful statistician's reading, tested
 
 - Tax is a flow keyed by `period`: the `tax` and `city_tax` frames hold every period recorded by
   the cut-off, whatever `as_of` is (the panel picks periods by month). Tax of a tenancy whose
-  move-in was retracted is kept (money was reported) and flagged.
+  move-in was retracted is kept (money was reported) and flagged; so is tax reported for a
+  period in which, as of D, the tenancy was active on no day (after its move-out, before its
+  move-in: `tax_inactive`): the tax bureau's attribution is a fact, the finding a question.
 - A building exists as of D when its `BuildingRegistered` occurred on or before D. The panel has
   a row for every registered building and month; before the registration date `registered` is
   false, `in_scope` is false and the attributes shown are those of the registration.
@@ -58,8 +60,9 @@ no sense in order, with `occurred_on` ≤ D: events about a building whose regis
 the replay (retracted), building events dated before the registration, a second completion or
 retirement, a revocation of a building not designated, a move-in to an active tenancy, a
 move-out of (or a change to) an inactive tenancy, a move-in to a retired building, a tenant
-update or tax report for a tenant or tenancy without a move-in, and tenancies whose areas exceed
-the building's rentable area at D. They are reported, never fatal. `FINDING_CODES_ZH` names each
+update or tax report for a tenant or tenancy without a move-in, tax reported (by D) for a period
+outside every spell of its tenancy as known at D, and tenancies whose areas exceed the building's
+rentable area at D. They are reported, never fatal. `FINDING_CODES_ZH` names each
 code in Chinese for the report.
 """
 
