@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -50,6 +51,20 @@ SeqOption = Annotated[
 ]
 
 
+def _build(quarter: str, say: Callable[[str], None], **options: Any) -> Any:
+    """`build_report` with the CLI's choices as plain values; every known failure as one
+    `ReportError` (a one-line message)."""
+    from ..publication import QuarterError
+    from ..render import RenderError
+    from ..report import ReportError, build_report
+
+    values = {k: v.value if isinstance(v, StrEnum) else v for k, v in options.items()}
+    try:
+        return build_report(quarter, say=say, **values)
+    except (QuarterError, RenderError) as err:
+        raise ReportError(str(err)) from None
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
 
@@ -75,24 +90,22 @@ def register(app: typer.Typer) -> None:
         """Build the quarterly report (季度分析通报) into OUT/QUARTER/: HTML, PDF, notebook,
         tables.xlsx, CSV tables, charts as SVG and PNG, manifest.json. A published quarter
         (OUT/QUARTER/manifest.json exists) is rebuilt from its pinned log position."""
-        from ..publication import QuarterError
-        from ..render import RenderError
-        from ..report import ReportError, build_report
+        from ..report import ReportError
 
         try:
-            built = build_report(
+            built = _build(
                 quarter,
+                lambda s: typer.echo(s, err=True),
                 log=log,
-                edition=edition.value,
-                lang=lang.value,
+                edition=edition,
+                lang=lang,
                 upto_seq=upto_seq,
                 out_root=out,
-                renderer=renderer.value,
+                renderer=renderer,
                 revise=revise,
                 as_published=as_published,
-                say=lambda s: typer.echo(s, err=True),
             )
-        except (QuarterError, ReportError, RenderError) as err:
+        except ReportError as err:
             usage_error(str(err))
         typer.echo(
             f"report {built.quarter} ({edition.value}, {lang.value}, log seq {built.position['seq']}, "
@@ -113,9 +126,7 @@ def register(app: typer.Typer) -> None:
         """Build the report of every quarter the log covers, with a progress bar."""
         from tqdm import tqdm
 
-        from ..publication import QuarterError
-        from ..render import RenderError
-        from ..report import ReportError, all_quarters, build_report
+        from ..report import ReportError, all_quarters
 
         try:
             quarters = all_quarters(log, upto_seq)
@@ -134,18 +145,18 @@ def register(app: typer.Typer) -> None:
         for q in bar:
             bar.set_postfix_str(q)
             try:
-                build_report(
+                _build(
                     q,
+                    once,
                     log=log,
-                    edition=edition.value,
-                    lang=lang.value,
+                    edition=edition,
+                    lang=lang,
                     upto_seq=upto_seq,
                     out_root=out,
-                    renderer=renderer.value,
+                    renderer=renderer,
                     as_published=as_published,
-                    say=once,
                 )
-            except (QuarterError, ReportError, RenderError) as err:
+            except ReportError as err:
                 bar.close()
                 typer.echo(f"louyu: error: {q}: {err}", err=True)
                 raise typer.Exit(1) from None
