@@ -1,15 +1,17 @@
 """Benchmark (`make bench`): append, cold and warm replay and a 60-month panel at city scale,
 each beside a naive per-event Python fold over the same JSON Lines, measured in the same run.
 
-    python -m louyu_research.bench [--scale 1.0] [--months 60] [--dir PATH] [--keep]
+    python -m louyu_research.bench [--scale 29] [--seed N] [--dir PATH] [--keep]
 
-At scale 1: 5,000 buildings, 200,000 tenancies and monthly tax of every active tenancy over
-60 months (about six million events). The log is generated here by a fast generator of its own
-(deterministic, seed 2015) and written through the validated `EventLog.append`, one batch per
-recorded month, so append throughput is measured on every event. The log is created with plain
-(uncompressed) sealed segments: the default gzip of sealed segments is a storage option whose
-cost is not replay's. Each timed phase runs in a fresh Python process (nothing warm in memory),
-and reports its own wall time and peak resident memory (`resource.getrusage`).
+The log is the sample's own generator (`louyu simulate`) at a larger scale: at the default
+scale 29, about 13,600 buildings, 200,000 tenancies and 6.8 million events over the 60 months
+of 2014–2018, with everything the sample holds (corrections, retractions, late returns, the
+planted data-quality problems). It is written through the validated `EventLog.append`, one
+batch per recorded month, so append throughput is measured on every event. The log is created
+with plain (uncompressed) sealed segments: the default gzip of sealed segments is a storage
+option whose cost is not replay's. Each timed phase runs in a fresh Python process (nothing
+warm in memory), and reports its own wall time and peak resident memory
+(`resource.getrusage`).
 
 Phases: `append` (generate + append; throughput in events/s), `cold` (replay with the Parquet
 cache removed: parse every JSON segment, write the cache, replay), `warm` (replay from the cache),
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import resource
 import shutil
 import subprocess
@@ -36,188 +37,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-SEED = 2015
-START_YEAR = 2013
-STREETS = [
-    ("南湖区", "建设街道"),
-    ("南湖区", "解放街道"),
-    ("南湖区", "新嘉街道"),
-    ("南湖区", "新兴街道"),
-    ("南湖区", "城南街道"),
-    ("南湖区", "长水街道"),
-    ("秀洲区", "嘉北街道"),
-    ("秀洲区", "塘汇街道"),
-    ("秀洲区", "新城街道"),
-    ("海宁市", "海洲街道"),
-    ("桐乡市", "梧桐街道"),
-    ("嘉善县", "魏塘街道"),
-]
-CODES = [
-    "I65",
-    "I64",
-    "J66",
-    "J67",
-    "J6813",
-    "L7211",
-    "C18",
-    "F5292",
-    "H61",
-    "M73",
-    "L726",
-    "F51",
-    "K70",
-    "E48",
-]
-CATEGORIES = ["office", "office", "office", "complex", "industrial", "mixed"]
+from .simulate import FIRST_YEAR, MONTHS, RECORDED_SEED
+
+#: Scale of the benchmark's log, in units of the shipped sample (470 buildings, 7,061
+#: tenancies): the smallest whole multiple with at least 5,000 buildings and 200,000 tenancies.
+BENCH_SCALE = 29.0
 
 
 def _month(idx: int) -> tuple[int, int]:
-    return START_YEAR + idx // 12, idx % 12 + 1
+    return FIRST_YEAR + idx // 12, idx % 12 + 1
 
 
 def _ym(idx: int) -> str:
     y, m = _month(idx)
     return f"{y:04d}-{m:02d}"
-
-
-def _ts(idx: int, day: int, hour: int = 8) -> str:
-    y, m = _month(idx)
-    return f"{y:04d}-{m:02d}-{day:02d}T{hour:02d}:00:00Z"
-
-
-def _day(idx: int, day: int) -> str:
-    y, m = _month(idx)
-    return f"{y:04d}-{m:02d}-{day:02d}"
-
-
-def generate(scale: float, months: int) -> Any:
-    """Yield (recorded month, JSON drafts) batches of a city's log, in recording order."""
-    rng = random.Random(SEED)
-    nb, nt = max(10, int(5000 * scale)), max(50, int(200_000 * scale))
-    # buildings: most completed before the log starts, some delivered during it
-    buildings = []
-    batch: list[str] = []
-    for i in range(nb):
-        bid = f"B{i:05d}"
-        district, street = STREETS[rng.randrange(len(STREETS))]
-        gfa = round(
-            rng.choice([900.0, 3000.0, 8000.0, 15000.0, 30000.0, 60000.0]) * rng.uniform(0.8, 1.2),
-            1,
-        )
-        rentable = round(gfa * 0.8, 1)
-        completes = rng.randrange(1, months) if rng.random() < 0.15 else None
-        status = "under_construction" if completes else "completed"
-        done = ',"completed_on":"2010-06-30"' if not completes else ""
-        batch.append(
-            f'{{"event_id":"reg-{bid}","type":"BuildingRegistered","occurred_on":"{_day(0, 1)}",'
-            f'"recorded_at":"{_ts(0, 1, 0)}","data":{{"building_id":"{bid}","name":"{street}{i}号大厦",'
-            f'"district":"{district}","street":"{street}","gross_floor_area_m2":{gfa},"rentable_area_m2":{rentable},'
-            f'"category":"{rng.choice(CATEGORIES)}","standalone":{"true" if rng.random() < 0.95 else "false"},'
-            f'"status":"{status}"{done}}}}}'
-        )
-        buildings.append((bid, rentable, completes))
-    # tenancies: start month, end month (exclusive, or None), building, tenant, area, monthly tax
-    tenancies = []
-    tenants: list[str] = []
-    for j in range(nt):
-        bid, rentable, _ = buildings[rng.randrange(nb)]
-        if tenants and rng.random() < 0.15:
-            tid = tenants[rng.randrange(len(tenants))]
-        else:
-            tid = f"E{len(tenants):07d}"
-            tenants.append(tid)
-        start = 0 if rng.random() < 0.3 else rng.randrange(1, months)
-        end = start + 1 + int(rng.expovariate(1 / 36))
-        area = round(
-            min(rentable / 25, rng.choice([80, 150, 300, 600, 1200]) * rng.uniform(0.8, 1.2)), 1
-        )
-        tax = round(rng.paretovariate(1.3) * 2000, 2)
-        grow = (
-            rng.randrange(start + 1, min(end, months))
-            if rng.random() < 0.2 and min(end, months) > start + 1
-            else None
-        )
-        tenancies.append(
-            (j, tid, bid, start, end if end < months else None, area, tax, grow, rng.choice(CODES))
-        )
-    starts, ends, grows = defaultdict(list), defaultdict(list), defaultdict(list)
-    seen: set[tuple[str, str]] = set()
-    for t in tenancies:
-        if (t[1], t[2]) in seen:  # the same pair twice: keep one tenancy
-            continue
-        seen.add((t[1], t[2]))
-        starts[t[3]].append(t)
-        if t[4] is not None:
-            ends[t[4]].append(t)
-        if t[7] is not None:
-            grows[t[7]].append(t)
-    active: dict[int, tuple] = {}
-    tax_ids: list[str] = []
-    for m in range(months):
-        rec = m + 1  # what happened in month m is recorded early in month m + 1
-        for t in starts[m]:
-            j, tid, bid, _, _, area, _, _, code = t
-            edition = "2011" if m < 57 else "2017"
-            batch.append(
-                f'{{"event_id":"in-{j}","type":"TenantMovedIn","occurred_on":"{_day(m, 1 + j % 28)}",'
-                f'"recorded_at":"{_ts(rec, 3)}","data":{{"tenant_id":"{tid}","tenant_name":"企业{tid}",'
-                f'"building_id":"{bid}","area_m2":{area},"industry":"{code}","industry_edition":"{edition}",'
-                f'"registered_here":{"true" if j % 10 < 8 else "false"},"headquarters":{"true" if j % 50 == 0 else "false"}}}}}'
-            )
-            active[j] = t
-        for t in grows[m]:
-            j, tid, bid, area = t[0], t[1], t[2], t[5]
-            batch.append(
-                f'{{"event_id":"grow-{j}","type":"TenantAreaChanged","occurred_on":"{_day(m, 15)}",'
-                f'"recorded_at":"{_ts(rec, 3)}","data":{{"tenant_id":"{tid}","building_id":"{bid}","area_m2":{round(area * 1.5, 1)}}}}}'
-            )
-        for t in ends[m]:
-            j = t[0]
-            batch.append(
-                f'{{"event_id":"out-{j}","type":"TenantMovedOut","occurred_on":"{_day(m, 28)}",'
-                f'"recorded_at":"{_ts(rec, 3)}","data":{{"tenant_id":"{t[1]}","building_id":"{t[2]}"}}}}'
-            )
-            active.pop(j, None)
-        for bid, _, completes in buildings:
-            if completes == m:
-                batch.append(
-                    f'{{"event_id":"done-{bid}","type":"BuildingCompleted","occurred_on":"{_day(m, 20)}",'
-                    f'"recorded_at":"{_ts(rec, 3)}","data":{{"building_id":"{bid}"}}}}'
-                )
-        if m == months // 2:  # a street boundary is redrawn
-            for bid, _, _ in buildings[: max(1, nb // 25)]:
-                batch.append(
-                    f'{{"event_id":"street-{bid}","type":"BuildingUpdated","occurred_on":"{_day(m, 1)}",'
-                    f'"recorded_at":"{_ts(rec, 3)}","data":{{"building_id":"{bid}","street":"新设街道"}}}}'
-                )
-        # tax of period m, recorded on the 10th of the next month; a few restated and retracted
-        period = _ym(m)
-        season = 1.0 + 0.3 * ((m % 12) in (2, 5, 11))
-        total = 0.0
-        for j, t in active.items():
-            amount = round(t[6] * season, 2)
-            total += amount
-            eid = f"tax-{j}-{m}"
-            batch.append(
-                f'{{"event_id":"{eid}","type":"TaxReported","occurred_on":"{_day(rec, 10)}",'
-                f'"recorded_at":"{_ts(rec, 10)}","data":{{"tenant_id":"{t[1]}","building_id":"{t[2]}",'
-                f'"period":"{period}","amount_yuan":{amount}}}}}'
-            )
-            if j % 500 == 7:
-                tax_ids.append(eid)
-        batch.append(
-            f'{{"event_id":"city-{period}","type":"CityTaxReported","occurred_on":"{_day(rec, 12)}",'
-            f'"recorded_at":"{_ts(rec, 12)}","data":{{"period":"{period}","amount_yuan":{round(total * 9, 2)}}}}}'
-        )
-        if m >= 3 and tax_ids:  # restate and retract a few earlier reports
-            for k, eid in enumerate(tax_ids[:20]):
-                batch.append(
-                    f'{{"event_id":"fix-{eid}","type":"EventRetracted","occurred_on":"{_day(rec, 12)}",'
-                    f'"recorded_at":"{_ts(rec, 13)}","data":{{"event_id":"{eid}","reason":"重复申报 {k}"}}}}'
-                )
-            tax_ids = tax_ids[20:]
-        yield rec, batch
-        batch = []
 
 
 # --- phases (each in its own process) ------------------------------------------------------------
@@ -227,27 +60,34 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def phase_append(log_dir: Path, scale: float, months: int) -> dict[str, Any]:
+def phase_append(log_dir: Path, seed: int, scale: float) -> dict[str, Any]:
     from .log import EventLog
+    from .simulate import simulate
 
+    t0 = time.perf_counter()
+    sim = simulate(seed, scale)
+    gen = time.perf_counter() - t0
     EventLog.init(log_dir, compress_sealed=False)
     log = EventLog(log_dir)
-    n = 0
-    spent = gen = 0.0
     t0 = time.perf_counter()
-    for _, batch in generate(scale, months):
-        t1 = time.perf_counter()
-        gen += t1 - t0
+    for batch in sim.batches():
         log.append(batch)
-        t0 = time.perf_counter()
-        spent += t0 - t1
-        n += len(batch)
-    return {"events": n, "seconds": spent, "generate_seconds": gen, "events_per_s": n / spent}
+    spent = time.perf_counter() - t0
+    n = len(sim.lines)
+    return {
+        "events": n,
+        "seconds": spent,
+        "generate_seconds": gen,
+        "events_per_s": n / spent,
+        "buildings": sim.buildings,
+        "tenancies": sim.tenancies,
+    }
 
 
 def _as_of(months: int) -> date:
-    y, m = _month(months - 1)
-    return date(y, m, 28)
+    """The last day of the benchmark's last month."""
+    y, m = _month(months)
+    return date.fromordinal(date(y, m, 1).toordinal() - 1)
 
 
 def phase_replay(log_dir: Path, months: int, cold: bool) -> dict[str, Any]:
@@ -348,6 +188,7 @@ def _naive_fold(
     tenants: dict[str, dict[str, Any]] = {}
     tenancies: dict[tuple[str, str], dict[str, Any]] = {}
     tax: dict[tuple[str, str, str], tuple[int, float]] = {}
+    city: dict[str, tuple[int, float]] = {}
     snaps = []
     ends = list(snapshot_at)
 
@@ -387,8 +228,10 @@ def _naive_fold(
             k = (d["tenant_id"], d["building_id"], d["period"])
             if k not in tax or tax[k][0] < r["seq"]:
                 tax[k] = (r["seq"], d["amount_yuan"])
-        elif t in ("BuildingRegistered", "BuildingUpdated"):
+        elif t == "BuildingRegistered":
             buildings.setdefault(d["building_id"], {}).update(d)
+        elif t == "BuildingUpdated" and d["building_id"] in buildings:
+            buildings[d["building_id"]].update(d)
         elif t == "TenantMovedIn":
             ten = tenants.setdefault(d["tenant_id"], {})
             ten.update({k: d[k] for k in ("tenant_name", "industry") if k in d})
@@ -402,6 +245,22 @@ def _naive_fold(
             tenancies[(d["tenant_id"], d["building_id"])]["area"] = d["area_m2"]
         elif t == "TenantMovedOut" and (d["tenant_id"], d["building_id"]) in tenancies:
             tenancies[(d["tenant_id"], d["building_id"])]["active"] = False
+        elif t == "TenantRegistrationChanged" and (d["tenant_id"], d["building_id"]) in tenancies:
+            tenancies[(d["tenant_id"], d["building_id"])]["registered_here"] = d["registered_here"]
+        elif t == "TenantUpdated" and d["tenant_id"] in tenants:
+            tenants[d["tenant_id"]].update(d)
+        elif t == "BuildingCompleted" and d["building_id"] in buildings:
+            buildings[d["building_id"]]["status"] = "completed"
+        elif t == "BuildingRetired" and d["building_id"] in buildings:
+            buildings[d["building_id"]]["status"] = "retired"
+            for (_, bid), ty in tenancies.items():
+                if bid == d["building_id"]:
+                    ty["active"] = False
+        elif t in ("BuildingFeaturedDesignated", "BuildingFeaturedRevoked"):
+            if d["building_id"] in buildings:
+                buildings[d["building_id"]]["featured"] = d.get("industry")
+        elif t == "CityTaxReported" and city.get(d["period"], (-1, 0.0))[0] < r["seq"]:
+            city[d["period"]] = (r["seq"], d["amount_yuan"])
     for day in ends:
         snap(day)
     # tax of each building by month and year to date
@@ -444,7 +303,7 @@ def phase_naive(log_dir: Path, months: int, panel: bool) -> dict[str, Any]:
 
 
 PHASES = {
-    "append": lambda a: phase_append(a.dir, a.scale, a.months),
+    "append": lambda a: phase_append(a.dir, a.seed, a.scale),
     "cold": lambda a: phase_replay(a.dir, a.months, cold=True),
     "warm": lambda a: phase_replay(a.dir, a.months, cold=False),
     "panel": lambda a: phase_panel(a.dir, a.months),
@@ -457,8 +316,10 @@ PHASES = {
 
 def _run_phase(name: str, log_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "louyu_research.bench", "--phase", name, "--dir", str(log_dir)]
-    cmd += ["--scale", str(args.scale), "--months", str(args.months)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    cmd += ["--seed", str(args.seed), "--scale", str(args.scale), "--months", str(args.months)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"louyu bench: phase {name} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -467,9 +328,20 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m louyu_research.bench", description=__doc__.split("\n\n")[0]
     )
     ap.add_argument(
-        "--scale", type=float, default=1.0, help="1.0 = 5,000 buildings, 200,000 tenancies"
+        "--scale",
+        type=float,
+        default=BENCH_SCALE,
+        help=f"in units of the shipped sample (default {BENCH_SCALE:g}: ≥ 5,000 buildings, ≥ 200,000 tenancies)",
     )
-    ap.add_argument("--months", type=int, default=60)
+    ap.add_argument("--seed", type=int, default=RECORDED_SEED)
+    ap.add_argument(
+        "--months",
+        type=int,
+        default=MONTHS,
+        choices=range(1, MONTHS + 1),
+        metavar=f"1..{MONTHS}",
+        help=f"months of the panel, from {FIRST_YEAR}-01",
+    )
     ap.add_argument("--dir", type=Path, default=None, help="log folder (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the generated log")
     ap.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -488,7 +360,10 @@ def main(argv: list[str] | None = None) -> None:
         args.dir = Path(tmp) / "events"
     try:
         r: dict[str, dict[str, Any]] = {}
-        print(f"louyu bench: scale {args.scale}, {args.months} months, log {args.dir}", flush=True)
+        print(
+            f"louyu bench: simulate seed {args.seed} scale {args.scale:g}, {args.months} months, log {args.dir}",
+            flush=True,
+        )
         phases = (
             "append",
             "read_ndjson",
@@ -540,6 +415,8 @@ def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
         f"{nv_p / both:.1f}x in one process against the naive panel fold (which also ends in the state) "
         "(target ≥ 20x)",
         "wall times on a shared 2-core machine; cpu = user + system time of the phase's process.",
+        f"log: louyu simulate --seed {args.seed} --scale {args.scale:g}: {r['append']['buildings']:,} buildings, "
+        f"{r['append']['tenancies']:,} tenancies.",
         "append: every event through the validated EventLog.append (one batch per recorded month); "
         f"generation time excluded ({r['append']['generate_seconds']:.1f} s). Naive fold rate = events / naive replay time.",
     ]

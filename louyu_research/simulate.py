@@ -26,15 +26,18 @@ log validates every event exactly as it would a real writer's.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
+import json
 import math
 import random
 import shutil
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import polars as pl
 
@@ -611,16 +614,32 @@ class Finding:
 
 @dataclass
 class Simulation:
-    """The drafts of a simulated log, in `recorded_at` order, and what was planted in it."""
+    """The drafts of a simulated log, in `recorded_at` order, and what was planted in it.
+
+    The drafts are kept as JSON bytes (`lines`): at benchmark scale there are millions.
+    """
 
     seed: int
     scale: float
-    drafts: list[dict[str, Any]]
+    lines: list[bytes]
+    segments: list[tuple[str, int]]  # (log segment, how many of `lines` fall in it), in order
     findings: list[Finding]
     retracted: list[Finding]
     buildings: int
     tenants: int
     tenancies: int
+
+    def drafts(self) -> Iterator[dict[str, Any]]:
+        """The drafts as dicts, in `recorded_at` order."""
+        return (json.loads(line) for line in self.lines)
+
+    def batches(self) -> Iterator[list[bytes]]:
+        """The drafts one batch per log segment (UTC month of `recorded_at`), as a writer
+        appending each month's returns would."""
+        start = 0
+        for _, n in self.segments:
+            yield self.lines[start : start + n]
+            start += n
 
 
 class _World:
@@ -1294,24 +1313,42 @@ STATS_SOURCE = "市统计局"
 LAST_RECORD = datetime(LAST_YEAR + 1, 3, 31, 18, 0, tzinfo=TZ)
 
 
+class _Item(NamedTuple):
+    """A draft waiting to be recorded, kept compact (its JSON as bytes): a city-scale run
+    holds millions of them until they can be put in `recorded_at` order."""
+
+    when: datetime
+    priority: int
+    n: int
+    type: str
+    building_id: str | None
+    tenant_id: str | None
+    payload: bytes
+
+    def line(self) -> bytes:
+        """The draft as the log receives it: its JSON with `recorded_at` as the last field."""
+        return self.payload[:-1] + b',"recorded_at":"' + self.when.isoformat().encode() + b'"}'
+
+
+def _encode(draft: dict[str, Any]) -> bytes:
+    return json.dumps(draft, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class _Recorder:
     def __init__(self, w: _World):
         self.w = w
         self.seed = w.seed
         self.rng = random.Random(f"louyu:{w.seed}:recording")
-        self.items: list[tuple[datetime, int, int, dict[str, Any]]] = []
-        self.ids: set[str] = set()
+        self.items: list[_Item] = []
+        self.index: dict[str, int] = {}  # event_id → position in `items`
         self.laggards = set(random.Random(f"louyu:{w.seed}:laggards").sample(sorted(STREETS), 5))
         self._returns: dict[tuple[str, int], datetime] = {}
-        self.by_id: dict[str, dict[str, Any]] = {}
-        self.at: dict[str, datetime] = {}
 
     def uid(self, base: str) -> str:
         eid, k = base, 1
-        while eid in self.ids:
+        while eid in self.index:
             k += 1
             eid = f"{base}-{k}"
-        self.ids.add(eid)
         return eid
 
     def add(
@@ -1332,10 +1369,33 @@ class _Recorder:
         if source:
             draft["source"] = source
         draft["data"] = data
-        self.by_id[eid] = draft
-        self.at[eid] = recorded
-        self.items.append((recorded, _PRIORITY[type_], len(self.items), draft))
+        n = len(self.items)
+        self.index[eid] = n
+        self.items.append(
+            _Item(
+                recorded,
+                _PRIORITY[type_],
+                n,
+                type_,
+                data.get("building_id"),
+                data.get("tenant_id"),
+                _encode(draft),
+            )
+        )
         return eid
+
+    def draft(self, eid: str) -> dict[str, Any]:
+        return json.loads(self.items[self.index[eid]].payload)
+
+    def at(self, eid: str) -> datetime:
+        """When the event is recorded."""
+        return self.items[self.index[eid]].when
+
+    def redate(self, eid: str, occurred: date) -> None:
+        k = self.index[eid]
+        draft = json.loads(self.items[k].payload)
+        draft["occurred_on"] = occurred.isoformat()
+        self.items[k] = self.items[k]._replace(payload=_encode(draft))
 
     def street_return(self, street: str, m: int) -> datetime:
         """When a street's return for month m is filed: early next month (laggards later)."""
@@ -1396,8 +1456,9 @@ def _edition(d: date) -> str:
 
 def _record(
     w: _World, tax: dict[int, dict[int, float]]
-) -> tuple[list[dict[str, Any]], list[Finding], list[Finding]]:
-    """Every draft the log receives, with when it is recorded, in `recorded_at` order."""
+) -> tuple[list[bytes], list[tuple[str, int]], list[Finding], list[Finding]]:
+    """Every draft the log receives (JSON), in `recorded_at` order, and its batches: how many
+    drafts fall in each log segment (UTC month of `recorded_at`)."""
     r = _Recorder(w)
     rng = r.rng
     end = _month_end(MONTHS - 1)
@@ -1648,11 +1709,18 @@ def _record(
 
     _fix_dependencies(r)
     findings, retracted = _corrections(r, w, tax_eids)
-    r.items.sort(key=lambda it: (it[0], it[1], it[2]))
-    drafts = []
-    for when, _, _, draft in r.items:
-        drafts.append({**draft, "recorded_at": when.isoformat()})
-    return drafts, findings, retracted
+    items = r.items
+    r.items = []
+    items.sort(key=lambda it: (it.when, it.priority, it.n))
+    batches: list[tuple[str, int]] = []  # (segment, drafts in it)
+    for k, it in enumerate(items):
+        seg = segment_of(it.when.astimezone(UTC))
+        if batches and batches[-1][0] == seg:
+            batches[-1] = (seg, batches[-1][1] + 1)
+        else:
+            batches.append((seg, 1))
+        items[k] = it.line()  # type: ignore[call-overload]  # freed item by item: no second copy
+    return cast(list[bytes], items), batches, findings, retracted
 
 
 def hash_int(text: str) -> int:
@@ -1660,6 +1728,7 @@ def hash_int(text: str) -> int:
     return sum((i + 1) * ord(c) for i, c in enumerate(text))
 
 
+@functools.cache  # one datetime per month shared by its millions of returns
 def _tax_file(seed: int, m: int) -> datetime:
     rng = random.Random(f"louyu:{seed}:taxfile:{m}")
     return _at(_month_start(m + 1) + timedelta(days=rng.randint(10, 16)), 10, rng.randint(0, 59))
@@ -1667,43 +1736,37 @@ def _tax_file(seed: int, m: int) -> datetime:
 
 def _fix_dependencies(r: _Recorder) -> None:
     """No event may be recorded before what it refers to: late references wait for them."""
-    first_seen: dict[str, datetime] = {}
-    tenancy_seen: dict[tuple[str, str], datetime] = {}
-    tenant_seen: dict[str, datetime] = {}
-    for eid, d in r.by_id.items():
-        if d["type"] == "BuildingRegistered":
-            first_seen[d["data"]["building_id"]] = r.at[eid]
-    fixed: list[tuple[datetime, int, int, dict[str, Any]]] = []
-    order = sorted(
-        range(len(r.items)), key=lambda k: r.items[k][1]
-    )  # buildings, then move-ins, then the rest
-    new_items = list(r.items)
-    for k in order:
-        when, prio, n, draft = new_items[k]
-        data = draft["data"]
+    first_seen: dict[str, datetime] = {
+        it.building_id: it.when
+        for it in r.items
+        if it.type == "BuildingRegistered" and it.building_id is not None
+    }
+    tenancy_seen: dict[tuple[str | None, str | None], datetime] = {}
+    tenant_seen: dict[str | None, datetime] = {}
+    # buildings, then move-ins, then the rest
+    for k in sorted(range(len(r.items)), key=lambda k: r.items[k].priority):
+        it = r.items[k]
+        when = it.when
         need = []
-        if draft["type"] != "BuildingRegistered" and "building_id" in data:
-            need.append(first_seen[data["building_id"]])
-        if draft["type"] in (
+        if it.type != "BuildingRegistered" and it.building_id is not None:
+            need.append(first_seen[it.building_id])
+        if it.type in (
             "TenantAreaChanged",
             "TenantRegistrationChanged",
             "TenantMovedOut",
             "TaxReported",
         ):
-            need.append(tenancy_seen[(data["tenant_id"], data["building_id"])])
-        if draft["type"] == "TenantUpdated":
-            need.append(tenant_seen[data["tenant_id"]])
+            need.append(tenancy_seen[(it.tenant_id, it.building_id)])
+        if it.type == "TenantUpdated":
+            need.append(tenant_seen[it.tenant_id])
         for dep in need:
             if dep > when:
                 when = dep + timedelta(minutes=1)
-        if draft["type"] == "TenantMovedIn":
-            key = (data["tenant_id"], data["building_id"])
-            tenancy_seen[key] = when
-            tenant_seen[data["tenant_id"]] = min(when, tenant_seen.get(data["tenant_id"], when))
-        r.at[draft["event_id"]] = when
-        new_items[k] = (when, prio, n, draft)
-    fixed = new_items
-    r.items = fixed
+        if it.type == "TenantMovedIn":
+            tenancy_seen[(it.tenant_id, it.building_id)] = when
+            tenant_seen[it.tenant_id] = min(when, tenant_seen.get(it.tenant_id, when))
+        if when != it.when:
+            r.items[k] = it._replace(when=when)
 
 
 def _corrections(
@@ -1715,12 +1778,12 @@ def _corrections(
     # tax restated months later (the latest report for tenant, building, period wins)
     for eid, m, amount in tax_eids:
         if rng.random() < 0.006:
-            when = r.at[eid] + timedelta(days=rng.randint(45, 240))
+            when = r.at(eid) + timedelta(days=rng.randint(45, 240))
             when = when.replace(hour=14, minute=rng.randint(0, 59))
             if when > LAST_RECORD:
                 continue
             factor = rng.uniform(0.6, 0.95) if rng.random() < 0.5 else rng.uniform(1.05, 1.5)
-            d = r.by_id[eid]
+            d = r.draft(eid)
             r.add(
                 f"{eid}-r1",
                 "TaxReported",
@@ -1733,7 +1796,7 @@ def _corrections(
         ("2016-05", _at(date(2016, 9, 21), 16), 1.0035),
         ("2017-12", _at(date(2018, 3, 20), 16), 0.9962),
     ):
-        d = r.by_id[f"city-{period}"]
+        d = r.draft(f"city-{period}")
         r.add(
             f"city-{period}-r1",
             "CityTaxReported",
@@ -1776,7 +1839,7 @@ def _corrections(
                 f"area-{ten.tenant.tenant_id}-{b.building_id}-{d0:%Y%m%d}",
                 "TenantAreaChanged",
                 d0,
-                max(when, r.at[f"in-{ten.tenant.tenant_id}-{b.building_id}"])
+                max(when, r.at(f"in-{ten.tenant.tenant_id}-{b.building_id}"))
                 + timedelta(minutes=1),
                 src,
                 {
@@ -1813,7 +1876,7 @@ def _corrections(
         f"out-{tid}-{bid}-dup",
         "TenantMovedOut",
         later,
-        r.at[f"out-{tid}-{bid}"] + timedelta(days=75),
+        r.at(f"out-{tid}-{bid}") + timedelta(days=75),
         "import:street-cleanup-2017.xlsx",
         {"tenant_id": tid, "building_id": bid, "reason": "unknown"},
     )
@@ -1833,7 +1896,7 @@ def _corrections(
         f"area-{tid}-{bid}-{later:%Y%m%d}",
         "TenantAreaChanged",
         later,
-        max(when, r.at[f"out-{tid}-{bid}"]) + timedelta(minutes=1),
+        max(when, r.at(f"out-{tid}-{bid}")) + timedelta(minutes=1),
         src,
         {"tenant_id": tid, "building_id": bid, "area_m2": round(ten.areas[-1][1] * 0.5, 1)},
     )
@@ -1853,7 +1916,7 @@ def _corrections(
         )
         if typo and typo < ten.start and ten.start.year >= 2016:
             eid = f"out-{ten.tenant.tenant_id}-{ten.building.building_id}"
-            r.by_id[eid]["occurred_on"] = typo.isoformat()
+            r.redate(eid, typo)
             findings.append(
                 Finding(
                     eid,
@@ -1872,7 +1935,7 @@ def _corrections(
                     f"tax-{tid}-{bid}-{_period(m)}",
                     "TaxReported",
                     _month_end(m),
-                    max(_tax_file(w.seed, m), r.at[f"in-{tid}-{bid}"]),
+                    max(_tax_file(w.seed, m), r.at(f"in-{tid}-{bid}")),
                     TAX_SOURCE,
                     {
                         "tenant_id": tid,
@@ -1893,10 +1956,10 @@ def _corrections(
         if (
             b.announced == "new"
             and b.completed_on.year == 2016
-            and f"bld-{b.building_id}" in r.by_id
+            and f"bld-{b.building_id}" in r.index
         ):
             d = b.completed_on - timedelta(days=95)
-            when = r.at[f"bld-{b.building_id}"] + timedelta(minutes=2)
+            when = r.at(f"bld-{b.building_id}") + timedelta(minutes=2)
             eid = r.add(
                 f"bld-{b.building_id}-upd-{d:%Y%m%d}",
                 "BuildingUpdated",
@@ -1930,8 +1993,8 @@ def _corrections(
 
     big = sorted((t for t in tax_eids if 24 <= t[1] < 36), key=lambda t: (-t[2], t[0]))
     eid, m, amount = big[len(big) // 50]
-    d = r.by_id[eid]
-    when = r.at[eid] + timedelta(days=1)
+    d = r.draft(eid)
+    when = r.at(eid) + timedelta(days=1)
     typo = r.add(
         f"{eid}-x",
         "TaxReported",
@@ -1959,7 +2022,7 @@ def _corrections(
     ]
     if others:
         wrong = others[0]
-        src_in = r.by_id[f"in-{tid}-{bid}"]
+        src_in = r.draft(f"in-{tid}-{bid}")
         when = _at(date(2016, 4, 7), 11)
         bad = r.add(
             f"in-{tid}-{wrong.building_id}",
@@ -2036,11 +2099,12 @@ def simulate(seed: int = RECORDED_SEED, scale: float = RECORDED_SCALE) -> Simula
     w.census()
     w.run()
     tax = _tax(w)
-    drafts, findings, retracted = _record(w, tax)
+    lines, segments, findings, retracted = _record(w, tax)
     return Simulation(
         seed=seed,
         scale=scale,
-        drafts=drafts,
+        lines=lines,
+        segments=segments,
         findings=findings,
         retracted=retracted,
         buildings=len(w.buildings),
@@ -2052,16 +2116,7 @@ def simulate(seed: int = RECORDED_SEED, scale: float = RECORDED_SCALE) -> Simula
 def write_log(sim: Simulation, out: str | Path) -> EventLog:
     """A new log at `out` holding the simulation, appended one batch per month of `recorded_at`."""
     log = EventLog.init(out)
-    batch: list[dict[str, Any]] = []
-    current = None
-    for draft in sim.drafts:
-        seg = segment_of(datetime.fromisoformat(draft["recorded_at"]).astimezone(UTC))
-        if seg != current and batch:
-            log.append(batch)
-            batch = []
-        current = seg
-        batch.append(draft)
-    if batch:
+    for batch in sim.batches():
         log.append(batch)
     return log
 

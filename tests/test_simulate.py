@@ -7,11 +7,12 @@ December 31st, as recorded at the head of the log.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -229,14 +230,61 @@ def test_same_seed_and_scale_give_the_same_bytes(tmp_path: Path) -> None:
 
 def test_another_seed_gives_another_log() -> None:
     one, two = simulate(seed=1, scale=0.03), simulate(seed=2, scale=0.03)
-    assert one.drafts != two.drafts
-    names = lambda s: {d["data"]["name"] for d in s.drafts if d["type"] == "BuildingRegistered"}  # noqa: E731
+    assert one.lines != two.lines
+    names = lambda s: {d["data"]["name"] for d in s.drafts() if d["type"] == "BuildingRegistered"}  # noqa: E731
     assert names(one) != names(two)
 
 
 def test_scale_multiplies_the_buildings() -> None:
     small, large = simulate(seed=5, scale=0.05), simulate(seed=5, scale=0.2)
     assert (small.buildings, large.buildings) == (round(470 * 0.05), round(470 * 0.2))
+
+
+def test_batches_are_the_log_segments_in_recording_order() -> None:
+    sim = simulate(seed=3, scale=0.03)
+    batches = list(sim.batches())
+    assert [line for batch in batches for line in batch] == sim.lines
+    stamps = [json.loads(line)["recorded_at"] for line in sim.lines]
+    assert stamps == sorted(stamps, key=datetime.fromisoformat)
+    months = []
+    for batch in batches:
+        utc = {
+            datetime.fromisoformat(json.loads(x)["recorded_at"]).astimezone(UTC).strftime("%Y-%m")
+            for x in batch
+        }
+        assert len(utc) == 1, utc
+        months.append(utc.pop())
+    assert months == sorted(set(months))  # one batch per month, in order
+
+
+def test_the_benchmark_runs_on_the_same_generator(tmp_path: Path) -> None:
+    """`make bench` at a toy scale: its log is `simulate`'s, every phase runs."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "louyu_research.bench",
+            "--scale",
+            "0.04",
+            "--seed",
+            "9",
+            "--months",
+            "12",
+            "--dir",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    sim = simulate(seed=9, scale=0.04)
+    assert f"events {len(sim.lines):,} (" in done.stdout
+    assert (
+        f"--seed 9 --scale 0.04: {sim.buildings:,} buildings, {sim.tenancies:,} tenancies"
+        in done.stdout
+    )
+    assert "cold replay / read_ndjson" in done.stdout
 
 
 @pytest.mark.slow
