@@ -16,6 +16,7 @@ compares the fingerprints of its tables and charts with its manifest.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +84,24 @@ def _check_kernel() -> None:
         raise ReportError(f"Jupyter kernel {KERNEL!r} is not installed: run `make setup`") from None
 
 
+def _local_kernel_manager(folder: Path) -> type:
+    """A kernel manager whose kernel listens on Unix sockets in `folder`, not on TCP ports:
+    only this user can reach it (ipykernel warns about plain TCP on every run, rightly)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            return str(folder / "kernel")
+
+    return LocalKernelManager
+
+
 def execute(
     quarter: str,
     log: Path,
@@ -112,20 +131,24 @@ def execute(
         "published_seq": published_seq,
         "previous": previous,
     }
-    try:
-        pm.execute_notebook(
-            str(notebook),
-            str(target),
-            parameters=params,
-            kernel_name=KERNEL,
-            cwd=str(ROOT),
-            progress_bar=False,
-            log_output=False,
-            report_mode=False,
-        )
-    except pm.PapermillExecutionError as err:
-        first = (str(err.evalue).strip().splitlines() or [""])[0]
-        raise ReportError(f"notebook cell {err.exec_count} failed: {err.ename}: {first}") from None
+    with tempfile.TemporaryDirectory(prefix="louyu-kernel-") as sockets:
+        try:
+            pm.execute_notebook(
+                str(notebook),
+                str(target),
+                parameters=params,
+                kernel_name=KERNEL,
+                cwd=str(ROOT),
+                progress_bar=False,
+                log_output=False,
+                report_mode=False,
+                kernel_manager_class=_local_kernel_manager(Path(sockets)),
+            )
+        except pm.PapermillExecutionError as err:
+            first = (str(err.evalue).strip().splitlines() or [""])[0]
+            raise ReportError(
+                f"notebook cell {err.exec_count} failed: {err.ename}: {first}"
+            ) from None
     nb = nbformat.read(target, as_version=4)
     nbformat.write(normalise_notebook(nb), target)
     return target

@@ -70,6 +70,7 @@ def _shared_build(factory: pytest.TempPathFactory, name: str, log: Path, *extra:
             done = _build(root, log, *extra)
             assert done.returncode == 0, done.stderr
             assert f"{root}/{QUARTER}/report.html" in done.stdout  # says where the output is
+            (root / "build.stderr").write_text(done.stderr)
             (root / "done").write_text("ok")
     return root / QUARTER
 
@@ -350,6 +351,15 @@ def test_public_edition_withholds_small_buildings_tax(public: Path) -> None:
     withheld = [r for r in rows[1:] if r[4] == ""]
     if withheld:
         assert "‡" in html
+
+
+def test_build_talks_to_its_kernel_over_unix_sockets_and_says_nothing_alarming(
+    public: Path,
+) -> None:
+    """Over TCP any local user could reach the kernel, and ipykernel warns so on every build."""
+    said = (public.parent / "build.stderr").read_text()
+    assert "without encryption" not in said and "Traceback" not in said, said
+    assert not list(ROOT.glob("kernel-*ipc*"))  # no socket files left in the project
 
 
 # --- bad input --------------------------------------------------------------------------------
