@@ -76,8 +76,9 @@ def _context(
     upto_seq: int | None,
     settings: Path | None,
     divisions: Path | None,
-) -> dict[str, Any]:
-    """Open the log and read settings and divisions; any problem is a one-line usage error."""
+) -> tuple[Any, dict[str, Any]]:
+    """The log, and the keyword arguments every query takes (cut-off, settings, divisions);
+    any problem is a one-line usage error."""
     from ..replay import open_log
 
     if recorded_by is not None and upto_seq is not None:
@@ -88,13 +89,20 @@ def _context(
         d = load_divisions(divisions)
     except (SettingsError, ReferenceTableError) as err:
         usage_error(str(err))
-    return {
-        "log": open_log(log),
+    return open_log(log), {
         "recorded_by": parse_timestamp(recorded_by),
         "upto_seq": upto_seq,
         "settings": s,
         "divisions": d,
     }
+
+
+def _check_month(month: str) -> None:
+    """A malformed --month is named before anything is read."""
+    try:
+        parse_month(month)
+    except MonthError as err:
+        usage_error(str(err))
 
 
 def _run(fn: Any, *args: Any, **kwargs: Any) -> Pinned:
@@ -160,12 +168,8 @@ def register(app: typer.Typer) -> None:
         """The monthly figures of INDICATORS.md at one level, pinned to a log position."""
         if level not in LEVEL_ALIASES or level == "reporting_area":
             usage_error(f"unknown level {level!r} (building, street, area or city)")
-        try:
-            parse_month(month)
-        except MonthError as err:
-            usage_error(str(err))
-        ctx = _context(log, recorded_by, upto_seq, settings, divisions)
-        log_ = ctx.pop("log")
+        _check_month(month)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
         emit(_run(figures_from_log, log_, month, LEVEL_ALIASES[level], **ctx), fmt, labels)
 
     @app.command("targets")
@@ -184,12 +188,11 @@ def register(app: typer.Typer) -> None:
         labels: LabelsOption = Labels.none,
     ) -> None:
         """A year's targets: December figure (or latest month), gap, met, pace needed."""
-        ctx = _context(log, recorded_by, upto_seq, settings, divisions)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
         try:
             t = load_targets(targets)
         except ReferenceTableError as err:
             usage_error(str(err))
-        log_ = ctx.pop("log")
         emit(_run(targets_from_log, log_, year, targets=t, **ctx), fmt, labels)
 
     @app.command("ranking")
@@ -209,12 +212,8 @@ def register(app: typer.Typer) -> None:
         """The street ranking (街道动态排名) of a month, with rank changes and the method."""
         if lang not in ("zh", "en"):
             usage_error(f"unknown language {lang!r} (zh or en)")
-        try:
-            parse_month(month)
-        except MonthError as err:
-            usage_error(str(err))
-        ctx = _context(log, recorded_by, upto_seq, settings, divisions)
-        log_ = ctx.pop("log")
+        _check_month(month)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
         method = RANKING_METHOD_ZH if lang == "zh" else RANKING_METHOD_EN
         emit(_run(ranking_from_log, log_, month, **ctx), fmt, labels, method)
 
@@ -235,12 +234,8 @@ def register(app: typer.Typer) -> None:
         """A list of the plan: key buildings, vacancy (盘活), low-output, featured, at-risk."""
         if kind not in LIST_KINDS:
             usage_error(f"unknown list {kind!r} ({', '.join(LIST_KINDS)})")
-        try:
-            parse_month(month)
-        except MonthError as err:
-            usage_error(str(err))
-        ctx = _context(log, recorded_by, upto_seq, settings, divisions)
-        log_ = ctx.pop("log")
+        _check_month(month)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
         emit(_run(list_from_log, log_, kind, month, **ctx), fmt, labels)
 
     @app.command("glossary")
