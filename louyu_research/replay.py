@@ -259,12 +259,15 @@ def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
     return pl.concat_str(parts)
 
 
-def _finding(frame: pl.LazyFrame, code: str, problem: pl.Expr) -> pl.LazyFrame:
+def _finding(
+    frame: pl.LazyFrame, code: str, problem: pl.Expr, as_of: date | None = None
+) -> pl.LazyFrame:
+    """Rows of `frame` as findings; a finding about the state on `as_of` is dated then."""
     return frame.select(
         "seq",
         "event_id",
         "type",
-        "occurred_on",
+        pl.lit(as_of).alias("occurred_on") if as_of else "occurred_on",
         pl.lit(code).alias("code"),
         problem.alias("problem"),
     )
@@ -924,12 +927,9 @@ def _tax_inactive(p: Prepared, as_of: date) -> pl.LazyFrame:
         .then(pl.concat_str(pl.lit("before its move-in on "), pl.col("_in").cast(pl.String)))
         .otherwise(pl.lit("with no move-in by then"))
     )
-    return reports.join(near, on="seq").select(
-        "seq",
-        "event_id",
-        "type",
-        pl.lit(as_of).alias("occurred_on"),
-        pl.lit("tax_inactive").alias("code"),
+    return _finding(
+        reports.join(near, on="seq"),
+        "tax_inactive",
         _fmt(
             "tax of {} for tenant {} in building {}, a period {} (as of {}); the tax is kept",
             "period",
@@ -937,7 +937,8 @@ def _tax_inactive(p: Prepared, as_of: date) -> pl.LazyFrame:
             "building_id",
             when,
             pl.lit(as_of.isoformat()),
-        ).alias("problem"),
+        ),
+        as_of,
     )
 
 
@@ -1062,26 +1063,21 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
     )
 
     # tenancies whose areas exceed the building's rentable area at D
-    over = (
+    over = _finding(
         active.group_by("building_id")
         .agg(pl.col("area_u").sum().alias("_area_u"), pl.col("seq").max().alias("seq"))
         .join(b.lazy().select("building_id", "rentable_area_m2"), on="building_id")
         .filter(pl.col("_area_u") > (pl.col("rentable_area_m2") * AREA_UNIT).round(0))
-        .join(p.tenancy_events.lazy().select("seq", "event_id", "type"), on="seq")
-        .select(
-            "seq",
-            "event_id",
-            "type",
-            pl.lit(as_of).alias("occurred_on"),
-            pl.lit("over_rentable").alias("code"),
-            _fmt(
-                "tenancies in building {} occupy {} m², more than its rentable {} m² on {}; occupied area is capped",
-                "building_id",
-                (pl.col("_area_u") * PER_AREA_UNIT).round(2),
-                "rentable_area_m2",
-                pl.lit(as_of.isoformat()),
-            ).alias("problem"),
-        )
+        .join(p.tenancy_events.lazy().select("seq", "event_id", "type"), on="seq"),
+        "over_rentable",
+        _fmt(
+            "tenancies in building {} occupy {} m², more than its rentable {} m² on {}; occupied area is capped",
+            "building_id",
+            (pl.col("_area_u") * PER_AREA_UNIT).round(2),
+            "rentable_area_m2",
+            pl.lit(as_of.isoformat()),
+        ),
+        as_of,
     )
     findings = (
         pl.concat(
