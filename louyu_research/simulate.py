@@ -1397,6 +1397,13 @@ class _Recorder:
         draft["occurred_on"] = occurred.isoformat()
         self.items[k] = self.items[k]._replace(payload=_encode(draft))
 
+    def returned(
+        self, b: Building, eid: str, type_: str, occurred: date, data: dict[str, Any]
+    ) -> str:
+        """An event of building `b` that its street returns: recorded with that return."""
+        when, src = self.recorded_for(b, occurred)
+        return self.add(eid, type_, occurred, when, src, data)
+
     def street_return(self, street: str, m: int) -> datetime:
         """When a street's return for month m is filed: early next month (laggards later)."""
         key = (street, m)
@@ -1511,24 +1518,20 @@ def _record(
                 _building_data(b, "completed"),
             )
         if b.standalone_from:
-            when, src = r.recorded_for(b, b.standalone_from)
-            r.add(
+            r.returned(
+                b,
                 f"bld-{bid}-standalone",
                 "BuildingUpdated",
                 b.standalone_from,
-                when,
-                src,
                 {"building_id": bid, "standalone": True},
             )
         if b.remeasure:
             d, area = b.remeasure
-            when, src = r.recorded_for(b, d)
-            r.add(
+            r.returned(
+                b,
                 f"bld-{bid}-remeasured",
                 "BuildingUpdated",
                 d,
-                when,
-                src,
                 {"building_id": bid, "rentable_area_m2": area},
             )
         if b.street_from:
@@ -1545,23 +1548,19 @@ def _record(
         d = max(d, b.completed_on + timedelta(days=30)) if b.announced == "new" else d
         if d > end or (b.retire_on and d >= b.retire_on):
             continue
-        when, src = r.recorded_for(b, d)
-        r.add(
+        r.returned(
+            b,
             f"bld-{b.building_id}-upd-{d:%Y%m%d}",
             "BuildingUpdated",
             d,
-            when,
-            src,
             {"building_id": b.building_id, **fields},
         )
     for b, d in w.retirements:
-        when, src = r.recorded_for(b, d)
-        r.add(
+        r.returned(
+            b,
             f"bld-{b.building_id}-retired",
             "BuildingRetired",
             d,
-            when,
-            src,
             {"building_id": b.building_id, "reason": "converted"},
         )
     for b, d, lead in w.designations:
@@ -1626,33 +1625,27 @@ def _record(
             when, src = r.recorded_for(b, ten.start)
         r.add(f"in-{tid}-{bid}", "TenantMovedIn", ten.start, when, src, data)
         for d, area in ten.areas[1:]:
-            when, src = r.recorded_for(b, d)
-            r.add(
+            r.returned(
+                b,
                 f"area-{tid}-{bid}-{d:%Y%m%d}",
                 "TenantAreaChanged",
                 d,
-                when,
-                src,
                 {"tenant_id": tid, "building_id": bid, "area_m2": area},
             )
         for d, reg in ten.regs:
-            when, src = r.recorded_for(b, d)
-            r.add(
+            r.returned(
+                b,
                 f"reg-{tid}-{bid}-{d:%Y%m%d}",
                 "TenantRegistrationChanged",
                 d,
-                when,
-                src,
                 {"tenant_id": tid, "building_id": bid, "registered_here": reg},
             )
         if ten.end and ten.end <= end:
-            when, src = r.recorded_for(b, ten.end)
-            r.add(
+            r.returned(
+                b,
                 f"out-{tid}-{bid}",
                 "TenantMovedOut",
                 ten.end,
-                when,
-                src,
                 {"tenant_id": tid, "building_id": bid, "reason": ten.end_reason},
             )
         for m, amount in tax[i].items():
@@ -1671,13 +1664,11 @@ def _record(
             tax_eids.append((eid, m, amount))
     for tid, (d, name) in renamed.items():
         b = w.by_tenant[tid][0].building
-        when, src = r.recorded_for(b, d)
-        r.add(
+        r.returned(
+            b,
             f"tupd-{tid}-{d:%Y%m%d}",
             "TenantUpdated",
             d,
-            when,
-            src,
             {"tenant_id": tid, "tenant_name": name},
         )
     recode = date(2017, 10, 1)
