@@ -6,7 +6,7 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import polars as pl
 import typer
@@ -56,11 +56,18 @@ def write_frame(frame: pl.DataFrame, fmt: Format) -> None:
     elif fmt is Format.json:
         sys.stdout.write(frame.write_json() + "\n")
     else:
-        with pl.Config(
-            tbl_rows=-1,
-            tbl_cols=-1,
-            tbl_width_chars=200,
-            fmt_str_lengths=40,
-            tbl_hide_dataframe_shape=True,
-        ):
-            typer.echo(str(frame))
+        echo_table(frame)
+
+
+def echo_table(frame: pl.DataFrame, **config: Any) -> None:
+    """Print every row and column of a frame, without the shape line (`config`: more or other
+    `pl.Config` options)."""
+    options = {
+        "tbl_rows": -1,
+        "tbl_cols": -1,
+        "tbl_width_chars": 200,
+        "fmt_str_lengths": 40,
+        "tbl_hide_dataframe_shape": True,
+    }
+    with pl.Config(**{**options, **config}):
+        typer.echo(str(frame))

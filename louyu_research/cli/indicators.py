@@ -37,9 +37,11 @@ from .common import (
     DEFAULT_LOG_PATH,
     Format,
     LogOption,
+    echo_table,
     open_event_log,
     parse_timestamp,
     usage_error,
+    write_frame,
 )
 
 
@@ -137,15 +139,7 @@ def emit(
         return
     if labels is not Labels.none:
         frame = glossary.relabel(frame, labels.value)
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=400,
-        fmt_str_lengths=40,
-        tbl_hide_dataframe_shape=True,
-        fmt_float="full",
-    ):
-        typer.echo(str(frame))
+    echo_table(frame, tbl_width_chars=400, fmt_float="full")
 
 
 def register(app: typer.Typer) -> None:
@@ -264,18 +258,12 @@ def register(app: typer.Typer) -> None:
             frame = frame.filter(pl.col("name") == column)
             if frame.is_empty():
                 usage_error(f"no column {column!r} in the glossary")
-        if fmt is Format.csv:
-            sys.stdout.write(frame.write_csv())
-        elif fmt is Format.json:
-            sys.stdout.write(frame.write_json() + "\n")
-        else:
-            shown = frame.select("name", f"name_{lang}", "unit", f"definition_{lang}")
-            with pl.Config(
-                tbl_rows=-1,
-                tbl_cols=-1,
-                tbl_width_chars=160,
-                fmt_str_lengths=400,
-                tbl_hide_dataframe_shape=True,
-                tbl_hide_column_data_types=True,
-            ):
-                typer.echo(str(shown))
+        if fmt is not Format.table:
+            write_frame(frame, fmt)
+            return
+        echo_table(
+            frame.select("name", f"name_{lang}", "unit", f"definition_{lang}"),
+            tbl_width_chars=160,
+            fmt_str_lengths=400,
+            tbl_hide_column_data_types=True,
+        )
