@@ -220,7 +220,6 @@ def market_chart(
     frame: pl.DataFrame,
     *,
     period: str,
-    bars: str,
     measure: str,
     value: str,
     line: str,
@@ -255,7 +254,6 @@ def market_chart(
             ),
         )
     )
-    _ = bars
     return (
         alt.layer(bar, vacancy, title=title).resolve_scale(y="independent").properties(width=WIDTH)
     )

@@ -311,7 +311,7 @@ class EventLog:
                 )
             result = self._prepare(lines, head, now or datetime.now(UTC))
             if result.appended:
-                self._write(result, head)
+                self._write(result)
             result.head = self.head
             return result
 
@@ -385,7 +385,7 @@ class EventLog:
             raise AppendRejected(problems)
         return result
 
-    def _write(self, result: AppendResult, head: Head) -> None:
+    def _write(self, result: AppendResult) -> None:
         by_segment: dict[str, list[bytes]] = {}
         for record in result.appended:
             seg = segment_of(datetime.fromisoformat(record["recorded_at"]))

@@ -628,9 +628,7 @@ class QuarterlyReport:
                 + "."
             )
         shown = f.with_columns(
-            _mapped("indicator", {k: v for k, v in INDICATOR_LABEL.items()}, lang).alias(
-                "indicator_label"
-            ),
+            _mapped("indicator", INDICATOR_LABEL, lang).alias("indicator_label"),
             pl.when(pl.col("met").is_null())
             .then(None)
             .when(pl.col("met"))
@@ -834,7 +832,6 @@ class QuarterlyReport:
             ch.market_chart(
                 long,
                 period="quarter",
-                bars="area",
                 measure="measure",
                 value="area",
                 line="vacancy_rate",

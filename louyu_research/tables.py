@@ -86,7 +86,7 @@ class Table:
         ]
         if missing:
             raise ValueError(f"table {self.name}: frame lacks column(s) {missing}")
-        if len(set(c.label for c in self.columns)) != len(self.columns):
+        if len({c.label for c in self.columns}) != len(self.columns):
             raise ValueError(f"table {self.name}: two columns share a label")
 
     # --- values -------------------------------------------------------------------------
