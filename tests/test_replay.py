@@ -14,7 +14,7 @@ import reference_fold as ref
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from replay_kit import Kit, random_drafts, retraction, write_log
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from louyu_research import frames, schemas
 from louyu_research.cli import app
@@ -379,40 +379,19 @@ def test_frame_schemas_are_registered_for_louyu_schemas() -> None:
 def test_louyu_state(tmp_path: Path) -> None:
     k = Kit()
     write_log(tmp_path / "ev", [k.building("B1"), k.move_in("T1", "B1", "2016-01-10", area=120.5)])
+    log = str(tmp_path / "ev")
     run = CliRunner().invoke
-    res = run(
-        app,
-        [
-            "state",
-            "--log",
-            str(tmp_path / "ev"),
-            "--as-of",
-            "2016-02-01",
-            "--frame",
-            "tenancies",
-            "--format",
-            "csv",
-        ],
-    )
+
+    def state(*args: str) -> Result:
+        return run(
+            app, ["state", "--log", log, "--as-of", "2016-02-01", "--frame", "tenancies", *args]
+        )
+
+    res = state("--format", "csv")
     assert res.exit_code == 0, res.output
     got = pl.read_csv(res.stdout.encode())
     assert got.select("tenant_id", "building_id", "area_m2").rows() == [("T1", "B1", 120.5)]
-    res = run(
-        app,
-        [
-            "state",
-            "--log",
-            str(tmp_path / "ev"),
-            "--as-of",
-            "2016-02-01",
-            "--frame",
-            "tenancies",
-            "--upto-seq",
-            "1",
-            "--format",
-            "json",
-        ],
-    )
+    res = state("--upto-seq", "1", "--format", "json")
     assert res.exit_code == 0 and json.loads(res.stdout) == []
     for bad in (
         ["--as-of", "2016-02-30", "--frame", "tax"],
@@ -429,15 +408,11 @@ def test_louyu_state(tmp_path: Path) -> None:
         ["--as-of", "2016-02-01", "--frame", "tax", "--recorded-by", "yesterday"],
         ["--as-of", "2016-02-01", "--frame", "nonsense"],
     ):
-        res = run(app, ["state", "--log", str(tmp_path / "ev"), *bad])
+        res = run(app, ["state", "--log", log, *bad])
         assert res.exit_code == 2, (bad, res.output)
-    res = run(
-        app, ["state", "--log", str(tmp_path / "ev"), "--as-of", "2016-02-30", "--frame", "tax"]
-    )
+    res = run(app, ["state", "--log", log, "--as-of", "2016-02-30", "--frame", "tax"])
     assert res.stderr.strip().count("\n") == 0 and "2016-02-30" in res.stderr
-    res = run(
-        app, ["state", "--log", str(tmp_path / "ev"), "--as-of", "2016-02-01", "--frame", "bogus"]
-    )
+    res = run(app, ["state", "--log", log, "--as-of", "2016-02-01", "--frame", "bogus"])
     assert res.exit_code == 2
     assert res.stderr.strip().count("\n") == 0 and "'bogus'" in res.stderr
     assert res.stderr.startswith("louyu: error: --frame")
