@@ -25,9 +25,10 @@ $(STAMP): pyproject.toml uv.lock scripts/setup.sh
 test: setup  ## Run the whole test suite
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-lint: setup  ## ruff: lint and format check
+lint: setup  ## ruff (lint, format) and the layer contract (import-linter: data flows one way)
 	$(VENV)/bin/ruff check louyu_research tests scripts
 	$(VENV)/bin/ruff format --check louyu_research tests scripts
+	$(VENV)/bin/lint-imports --no-cache
 
 schemas: setup  ## Regenerate JSON Schemas of events and frames into schemas/
 	$(LOUYU) schemas --out schemas
@@ -46,7 +47,7 @@ verify-reports: setup  ## Rebuild committed reports and compare their manifests'
 	$(LOUYU) verify-reports
 
 bench: setup  ## Benchmarks: append, replay (cold/warm), panel, each beside a naive fold
-	$(PY) -m louyu_research.bench
+	$(PY) -m louyu_research.sample.bench
 
 clean:  ## Remove caches and built reports (keeps committed manifests and tables)
 	rm -rf .pytest_cache .ruff_cache events/.cache

@@ -8,13 +8,13 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "open_log"]
 
 if TYPE_CHECKING:
-    from .replay import open_log
+    from louyu_research.replay.log import open_log
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use: the CLI's --help should not pay for Pandera and the replay.
     if name == "open_log":
-        from .replay import open_log
+        from louyu_research.replay.log import open_log
 
         return open_log
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

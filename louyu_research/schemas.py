@@ -1,32 +1,31 @@
 """Generated schema files: JSON Schema of every event type and of every validated frame.
 
-The models in `events` (and the Pandera models of the frames) are the only definitions;
-the files under `schemas/` are derived for people and other tools, and a test fails when
-they are stale.
+The models in `log.catalogue`, `replay.frames` and `indicators.frames` are the only
+definitions; the files under `schemas/` are derived for people and other tools, and a test
+fails when they are stale.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from . import events as ev
+from louyu_research.core.frame import FrameModel, json_schema
+from louyu_research.indicators import frames as indicator_frames
+from louyu_research.log import catalogue as ev
+from louyu_research.replay import frames as replay_frames
 
-#: Other modules add their generated files here: name → function returning a JSON-ready dict.
-FRAME_SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {}
+#: Every frame the package produces, in the order of the data flow.
+FRAME_MODELS: tuple[type[FrameModel], ...] = (
+    *replay_frames.MODELS.values(),
+    *indicator_frames.MODELS.values(),
+)
 
 
 def rendered() -> dict[str, str]:
     """Every generated file: relative path → exact text."""
-    files = {f"events/{name}": ev_schema for name, ev_schema in ev.json_schemas().items()}
-    with contextlib.suppress(ImportError):
-        from . import frames  # noqa: F401  (registers the frame schemas when it exists)
-    from . import outputs  # noqa: F401  (registers the indicator and list frames)
-
-    files.update({f"frames/{name}.schema.json": fn() for name, fn in FRAME_SCHEMAS.items()})
+    files = {f"events/{name}": schema for name, schema in ev.json_schemas().items()}
+    files.update({f"frames/{m.__name__}.schema.json": json_schema(m) for m in FRAME_MODELS})
     return {
         k: json.dumps(v, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         for k, v in sorted(files.items())

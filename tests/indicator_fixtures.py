@@ -187,8 +187,8 @@ class Drafts:
         )
 
     def write(self, path: Any) -> Any:
-        from louyu_research.log import EventLog
-        from louyu_research.replay import open_log
+        from louyu_research.log.store import EventLog
+        from louyu_research.replay.log import open_log
 
         EventLog.init(path)
         EventLog(path).append(self.items)

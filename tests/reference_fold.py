@@ -1,6 +1,6 @@
 """An independent, deliberately simple replay: a plain-Python fold over `EventLog.iter_records()`.
 
-It shares no code with `louyu_research.replay`/`panel`/`industries` (only the shipped mapping
+It shares no code with `louyu_research.replay.log`/`panel`/`industries` (only the shipped mapping
 CSV, read here with the csv module), so agreement between the two on many random logs is
 evidence that both implement EVENTS.md's rules. It favours obviousness over speed: the panel is
 one full fold per month end.
@@ -15,7 +15,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-MAPPING = Path(__file__).resolve().parents[1] / "louyu_research" / "data" / "key_industries.csv"
+MAPPING = (
+    Path(__file__).resolve().parents[1]
+    / "louyu_research"
+    / "city"
+    / "jiaxing"
+    / "key_industries.csv"
+)
 KEY = {
     "information",
     "environment",

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from louyu_research.log import EventLog
-from louyu_research.replay import Log, open_log
+from louyu_research.log.store import EventLog
+from louyu_research.replay.log import Log, open_log
 
 
 class Kit:

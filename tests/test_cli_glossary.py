@@ -10,7 +10,7 @@ from louyu_research.cli import app
 
 
 def test_glossary_shows_a_term_in_the_chosen_language(root):
-    with open(root / "louyu_research" / "data" / "glossary.csv", encoding="utf-8") as f:
+    with open(root / "louyu_research" / "core" / "glossary.csv", encoding="utf-8") as f:
         rows = {r["name"]: r for r in csv.DictReader(f)}
     term = rows["occupancy_rate"]
     zh = CliRunner().invoke(app, ["glossary", "--column", "occupancy_rate"])

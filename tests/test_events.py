@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from drafts import building, moved_in
 
-from louyu_research import events as ev
+from louyu_research.log import catalogue as ev
 from louyu_research.schemas import rendered
 
 

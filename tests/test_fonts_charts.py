@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from report_checks import decode_png, ink_pixels
 
-from louyu_research import charts, fonts
-from louyu_research.tables import Column, Table, write_csvs, write_xlsx
+from louyu_research.report import charts, fonts
+from louyu_research.report.tables import Column, Table, write_csvs, write_xlsx
 
 # --- fonts --------------------------------------------------------------------------------
 
@@ -59,13 +59,13 @@ def test_chinese_labels_render_as_real_glyphs_not_boxes() -> None:
     """Missing glyphs all draw the same box: two titles of different Chinese characters give
     byte-identical PNGs when the font is unavailable, different ones when it is there.
 
-    The control uses private-use characters, which no font has: the comparison detects boxes.
+    The control uses supplementary private-use characters (plane 16), which no installed font has: the comparison detects boxes.
     """
     fonts.register_fonts()
     real_a, real_b = _trend("楼宇入驻", "入驻率"), _trend("税收占比", "注册率")
     boxes_a, boxes_b = (
-        _trend("\ue000\ue001\ue002\ue003", "\ue004\ue005\ue006"),
-        _trend("\ue010\ue011\ue012\ue013", "\ue014\ue015\ue016"),
+        _trend("\U0010fff0\U0010fff1\U0010fff2\U0010fff3", "\U0010fff4\U0010fff5\U0010fff6"),
+        _trend("\U0010fe10\U0010fe11\U0010fe12\U0010fe13", "\U0010fe14\U0010fe15\U0010fe16"),
     )
     assert boxes_a == boxes_b, "control failed: missing glyphs should all look alike"
     assert real_a != real_b, "Chinese characters rendered identically: missing-glyph boxes"
@@ -91,7 +91,7 @@ def test_each_character_has_its_own_shape() -> None:
     bitmaps = {c: _glyph(c) for c in chars}
     assert all(ink_pixels(b) > 40 for b in bitmaps.values())
     assert len({b"".join(b) for b in bitmaps.values()}) == len(chars)
-    box1, box2 = _glyph("\ue000"), _glyph("\ue001")
+    box1, box2 = _glyph("\U0010fff0"), _glyph("\U0010fff1")
     assert box1 == box2  # what a missing glyph looks like
     assert all(b != box1 for b in bitmaps.values())
 

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 from indicator_fixtures import Drafts, city_tax, panel, row, tax
 
-from louyu_research import indicators as ind
-from louyu_research import lists
-from louyu_research.outputs import OutputInvalid
-from louyu_research.replay import Log
-from louyu_research.settings import FEATURED_PRESETS, FeaturedRule, RankingWeights, Settings
+from louyu_research.city.settings import FEATURED_PRESETS, FeaturedRule, RankingWeights, Settings
+from louyu_research.core.frame import FrameValidationError as OutputInvalid
+from louyu_research.indicators import figures as ind
+from louyu_research.indicators import lists
+from louyu_research.replay.log import Log
 
 J, F = "2016-01", "2016-02"
 ZONE = "嘉兴经济技术开发区"

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from louyu_research import indicators as ind
-from louyu_research.replay import Log, open_log
+from louyu_research.indicators import figures as ind
+from louyu_research.replay.log import Log, open_log
 
 SAMPLE = Path(__file__).resolve().parents[1] / "events"
 SUMMED = [*ind.COUNT_COLUMNS, *ind.SUM_COLUMNS]
@@ -23,7 +23,7 @@ SUMMED = [*ind.COUNT_COLUMNS, *ind.SUM_COLUMNS]
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Log:
     if (SAMPLE / "HEAD").exists():
         return open_log(SAMPLE)
-    from louyu_research import simulate
+    from louyu_research.sample import simulate
 
     path = tmp_path_factory.mktemp("sample") / "events"
     simulate.write_log(simulate.simulate(scale=0.1), path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from louyu_research.industries import KEY_INDUSTRIES, MappingError, classify, load_mapping
+from louyu_research.city.industries import KEY_INDUSTRIES, MappingError, classify, load_mapping
 
 
 def key(

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from indicator_fixtures import city_tax, panel, row, tax
 
-from louyu_research import indicators as ind
-from louyu_research import lists
-from louyu_research.settings import Settings
+from louyu_research.city.settings import Settings
+from louyu_research.indicators import figures as ind
+from louyu_research.indicators import lists
 
 J, F = "2016-01", "2016-02"
 

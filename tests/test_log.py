@@ -12,8 +12,8 @@ from drafts import building, envelope, moved_in, tax, uscc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from louyu_research import events as ev
-from louyu_research.log import AppendRejected, EventLog
+from louyu_research.log import catalogue as ev
+from louyu_research.log.store import AppendRejected, EventLog
 
 T1 = "91350100M000100Y43"  # a valid unified social credit code (check char computed by hand: 3)
 

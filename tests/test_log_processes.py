@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from louyu_research.log import EventLog
+from louyu_research.log.store import EventLog
 
 WRITER = Path(__file__).with_name("writer_proc.py")
 

@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import pytest
 
-from louyu_research import manifest as mf
+from louyu_research.report import manifest as mf
 
 
 def test_canonical_table_sorts_rows_and_rounds_floats():

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from replay_kit import Kit, random_drafts, retraction, write_log
 
-from louyu_research import frames
-from louyu_research.panel import month_range
-from louyu_research.settings import Settings
+from louyu_research.city.settings import Settings
+from louyu_research.replay import frames
+from louyu_research.replay.panel import month_range
 
 D = date.fromisoformat
 
@@ -256,7 +256,7 @@ def test_the_leader_by_packed_score_is_the_leader_by_sorting() -> None:
     """The leading industry per building and month: largest area, ties to the alphabetically
     first industry. The fast path packs (area, industry, count) into one integer; areas too
     large to pack are sorted instead; both must name the same leaders."""
-    from louyu_research.panel import _leaders
+    from louyu_research.replay.panel import _leaders
 
     present = pl.DataFrame(
         {

@@ -9,8 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from louyu_research import glossary, outputs
-from louyu_research.reference import (
+from louyu_research.city.reference import (
     DEFAULT_DIVISIONS,
     DEFAULT_TARGETS,
     ReferenceTableError,
@@ -19,6 +18,8 @@ from louyu_research.reference import (
     reporting_areas,
     street_areas,
 )
+from louyu_research.core import glossary
+from louyu_research.indicators import frames as outputs
 
 SHARED = Path("/work/shared/reference/jiaxing_divisions.csv")
 
@@ -167,10 +168,13 @@ def test_bad_glossary_file(tmp_path: Path) -> None:
 
 
 def test_frame_schemas_are_registered_for_every_output() -> None:
-    from louyu_research.schemas import FRAME_SCHEMAS
+    from louyu_research.core.frame import json_schema
+    from louyu_research.schemas import FRAME_MODELS
 
     for model in outputs.MODELS:
-        doc = FRAME_SCHEMAS[model]()
+        (cls,) = [m for m in FRAME_MODELS if m.__name__ == model]
+        doc = json_schema(cls)
         assert doc["title"] == model
-        assert doc["columns"]
-        assert all(c["description"] and c["name_zh"] for c in doc["columns"].values())
+        assert doc["items"]["properties"]
+        props = doc["items"]["properties"].values()
+        assert all(c["description"] and c["x-name-zh"] for c in props)

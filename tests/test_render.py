@@ -10,16 +10,16 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from report_checks import pdf_missing_glyphs, pdf_text
 
-from louyu_research import render
+from louyu_research.report import render
 
 pytestmark = [pytest.mark.xdist_group("render"), pytest.mark.timeout(300)]
 
 CELLS = [
     "import datetime as dt\n"
     "import polars as pl\n"
-    "from louyu_research import charts\n"
-    "from louyu_research.publication import CoverBlock, show\n"
-    "from louyu_research.tables import Column, Table\n"
+    "from louyu_research.report import charts\n"
+    "from louyu_research.report.publication import CoverBlock, show\n"
+    "from louyu_research.report.tables import Column, Table\n"
     "charts.use_theme()",
     "show([CoverBlock('嘉兴市楼宇经济季度分析通报', '2017年第4季度 · 内部版', '测试用的说明文字。', {\n"
     "    'title': '嘉兴市楼宇经济季度分析通报', 'subtitle': '2017年第4季度 · 内部版', 'lang': 'zh',\n"

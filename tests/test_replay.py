@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from replay_kit import Kit, random_drafts, retraction, write_log
 from typer.testing import CliRunner, Result
 
-from louyu_research import frames, schemas
+from louyu_research import schemas
+from louyu_research.city.settings import Settings
 from louyu_research.cli import app
-from louyu_research.replay import FINDING_CODES_ZH, open_log
-from louyu_research.settings import Settings
+from louyu_research.replay import frames
+from louyu_research.replay.log import FINDING_CODES_ZH, open_log
 
 D = date.fromisoformat
 
@@ -629,7 +630,7 @@ def test_hash_shortcuts_stay_exact_when_hashes_collide(monkeypatch: pytest.Monke
     """Tax reports are matched to tenancies and deduplicated through 64-bit hashes; with a hash
     that collides on purpose (only the first key column counts) every answer must still be the
     exact one, found by comparing the strings."""
-    from louyu_research import replay
+    from louyu_research.replay import log as replay
 
     def weak_hash(keys: list[str]) -> pl.Expr:  # every row collides
         return pl.col(keys[0]).str.len_bytes().cast(pl.UInt64)
@@ -661,7 +662,7 @@ def test_hash_shortcuts_stay_exact_when_hashes_collide(monkeypatch: pytest.Monke
 def test_plain_and_compressed_sealed_segments_replay_alike(tmp_path: Path) -> None:
     """The cold read parses a plain sealed segment from its file and a compressed one from its
     bytes; both, parsed fresh or read back from the Parquet cache, give the same events."""
-    from louyu_research.log import EventLog
+    from louyu_research.log.store import EventLog
 
     k = Kit()
     drafts = [  # two events in each month of recorded_at: three sealed segments and the head

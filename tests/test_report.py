@@ -41,7 +41,7 @@ def sample_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shipped = ROOT / "events"
     if any(shipped.glob("*.jsonl*")):
         return shipped
-    from louyu_research.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
+    from louyu_research.sample.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
 
     out = tmp_path_factory.mktemp("sample") / "events"
     write_log(simulate(RECORDED_SEED, RECORDED_SCALE), out)
@@ -181,7 +181,7 @@ def test_pdf_holds_the_headline_figures_and_real_glyphs(
 def test_pdf_is_a4_and_rebuilds_byte_identical(public: Path, tmp_path: Path) -> None:
     from pypdf import PdfReader
 
-    from louyu_research.render import render
+    from louyu_research.report.render import render
 
     box = PdfReader(public / "report.pdf").pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
@@ -292,7 +292,7 @@ def test_executed_notebook_is_kept_without_volatile_metadata(public: Path) -> No
 
 
 def _tenant_names(log: Path) -> list[str]:
-    from louyu_research.log import EventLog
+    from louyu_research.log.store import EventLog
 
     names = (
         EventLog(log)

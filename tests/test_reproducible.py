@@ -11,10 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from louyu_research import manifest as mf
-from louyu_research.log import EventLog
-from louyu_research.render import table_payloads
-from louyu_research.report import ReportError, build_report, verify_report
+from louyu_research.log.store import EventLog
+from louyu_research.report import manifest as mf
+from louyu_research.report.pipeline import ReportError, build_report, verify_report
+from louyu_research.report.render import table_payloads
 
 QUARTER = "2016Q4"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from louyu_research.replay import FINDING_CODES_ZH, open_log
+from louyu_research.replay.log import FINDING_CODES_ZH, open_log
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from louyu_research.events import is_valid_uscc
-from louyu_research.log import EventLog
-from louyu_research.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
+from louyu_research.log.catalogue import is_valid_uscc
+from louyu_research.log.store import EventLog
+from louyu_research.sample.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "events"
@@ -263,7 +263,7 @@ def test_the_benchmark_runs_on_the_same_generator(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "louyu_research.bench",
+            "louyu_research.sample.bench",
             "--scale",
             "0.04",
             "--seed",
@@ -506,7 +506,7 @@ def test_key_and_featured_buildings_follow_the_plans_trajectory(
 
 def test_the_readme_summary_agrees_with_this_fold(figures: dict[int, dict[str, float]]) -> None:
     """Two independent folds (Polars in the package, plain Python here) of the same log agree."""
-    from louyu_research.simulate import yearly_summary
+    from louyu_research.sample.simulate import yearly_summary
 
     summary = {row["year"]: row for row in yearly_summary(EventLog(SHIPPED)).iter_rows(named=True)}
     for year in YEARS:

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 
-from louyu_research.log import EventLog
+from louyu_research.log.store import EventLog
 
 
 def die_at_fsync(n: int) -> None:

@@ -1,3 +1,3 @@
-from louyu_research.cli import main
+from . import main
 
 main()

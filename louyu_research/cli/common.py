@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 import polars as pl
 import typer
 
-from ..log import DEFAULT_LOG, EventLog, LogError
+from louyu_research.log.store import DEFAULT_LOG, EventLog, LogError
 
 LogOption = Annotated[Path, typer.Option("--log", help="Event log folder.", show_default=True)]
 DEFAULT_LOG_PATH = DEFAULT_LOG

@@ -17,8 +17,11 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from .. import glossary
-from ..indicators import (
+from louyu_research.city.reference import load_divisions, load_targets
+from louyu_research.city.settings import Settings, SettingsError
+from louyu_research.core import glossary
+from louyu_research.core.reference_tables import ReferenceTableError
+from louyu_research.indicators.figures import (
     LEVEL_ALIASES,
     RANKING_METHOD_EN,
     RANKING_METHOD_ZH,
@@ -30,9 +33,8 @@ from ..indicators import (
     ranking_from_log,
     targets_from_log,
 )
-from ..lists import LIST_KINDS, list_from_log
-from ..reference import ReferenceTableError, load_divisions, load_targets
-from ..settings import Settings, SettingsError
+from louyu_research.indicators.lists import LIST_KINDS, list_from_log
+
 from .common import (
     DEFAULT_LOG_PATH,
     Format,
@@ -81,7 +83,7 @@ def _context(
 ) -> tuple[Any, dict[str, Any]]:
     """The log, and the keyword arguments every query takes (cut-off, settings, divisions);
     any problem is a one-line usage error."""
-    from ..replay import open_log
+    from louyu_research.replay.log import open_log
 
     if recorded_by is not None and upto_seq is not None:
         usage_error("give one cut-off: --recorded-by or --upto-seq, not both")

@@ -10,8 +10,9 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from .. import events as ev
-from ..log import DEFAULT_LOG, AppendRejected, EventLog, LogError
+from louyu_research.log import catalogue as ev
+from louyu_research.log.store import DEFAULT_LOG, AppendRejected, EventLog, LogError
+
 from .common import Format, LogOption, open_event_log, usage_error, write_frame
 
 
@@ -118,7 +119,7 @@ def schemas(
     out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("schemas"),
 ) -> None:
     """Write the JSON Schemas of events (and frames) into OUT."""
-    from ..schemas import write_schemas
+    from louyu_research.schemas import write_schemas
 
     for path in write_schemas(out):
         typer.echo(str(path))

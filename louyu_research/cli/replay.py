@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ..log import DEFAULT_LOG, LogError
+from louyu_research.log.store import DEFAULT_LOG, LogError
+
 from .common import Format, LogOption, parse_timestamp, usage_error, write_frame
 
 
@@ -69,7 +70,7 @@ def state(
     if recorded_by is not None and upto_seq is not None:
         usage_error("give one cut-off: --recorded-by or --upto-seq, not both")
     cut = parse_timestamp(recorded_by)
-    from ..replay import open_log
+    from louyu_research.replay.log import open_log
 
     try:
         result = open_log(log).replay(day, recorded_by=cut, upto_seq=upto_seq)

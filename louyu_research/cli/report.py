@@ -54,9 +54,9 @@ SeqOption = Annotated[
 def _build(quarter: str, say: Callable[[str], None], **options: Any) -> Any:
     """`build_report` with the CLI's choices as plain values; every known failure as one
     `ReportError` (a one-line message)."""
-    from ..publication import QuarterError
-    from ..render import RenderError
-    from ..report import ReportError, build_report
+    from louyu_research.report.pipeline import ReportError, build_report
+    from louyu_research.report.publication import QuarterError
+    from louyu_research.report.render import RenderError
 
     values = {k: v.value if isinstance(v, StrEnum) else v for k, v in options.items()}
     try:
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         """Build the quarterly report (季度分析通报) into OUT/QUARTER/: HTML, PDF, notebook,
         tables.xlsx, CSV tables, charts as SVG and PNG, manifest.json. A published quarter
         (OUT/QUARTER/manifest.json exists) is rebuilt from its pinned log position."""
-        from ..report import ReportError
+        from louyu_research.report.pipeline import ReportError
 
         try:
             built = _build(
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
         """Build the report of every quarter the log covers, with a progress bar."""
         from tqdm import tqdm
 
-        from ..report import ReportError, all_quarters
+        from louyu_research.report.pipeline import ReportError, all_quarters
 
         try:
             quarters = all_quarters(log, upto_seq)
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
 
         from tqdm import tqdm
 
-        from ..report import ReportError, committed_reports, verify_report
+        from louyu_research.report.pipeline import ReportError, committed_reports, verify_report
 
         folders = [
             f

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from .. import simulate as sim
+from louyu_research.sample import simulate as sim
+
 from .common import usage_error
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from . import __version__
+from louyu_research import __version__
 
 SIGNIFICANT_DIGITS = 12
 MANIFEST_NAME = "manifest.json"

@@ -31,9 +31,10 @@ from typing import Any, Literal
 
 import polars as pl
 
-from .indicators import Pinned, featured_expr, month_end, read_inputs, shift_month
-from .outputs import validate_frame
-from .settings import Settings
+from louyu_research.city.settings import Settings
+
+from .figures import Pinned, featured_expr, month_end, read_inputs, shift_month
+from .frames import validate_frame
 
 ListKind = Literal["key", "vacancy", "low-output", "featured", "at-risk"]
 LIST_KINDS: tuple[ListKind, ...] = ("key", "vacancy", "low-output", "featured", "at-risk")

@@ -11,8 +11,8 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from . import indicators as ind
-from .publication import INDICATORS, KEY_INDUSTRY_LABEL
+from louyu_research.indicators import figures as ind
+from louyu_research.report.publication import INDICATORS, KEY_INDUSTRY_LABEL
 
 COMPARED = (*INDICATORS, "tax_yuan_ytd", "rentable_area_m2", "occupied_area_m2")
 
@@ -88,7 +88,7 @@ def street_comparison(log: Any, month: str) -> pl.DataFrame:
 
 def industry_map(log: Any, month: str, lang: str = "zh") -> pl.DataFrame:
     """Occupied area by street and key industry at a month's end (in-scope buildings)."""
-    from .indicators import month_end
+    from louyu_research.indicators.figures import month_end
 
     state = log.replay(month_end(month))
     scope = ind.figures_from_log(log, month, "building").frame.filter(pl.col("in_scope"))

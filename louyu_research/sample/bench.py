@@ -1,7 +1,7 @@
 """Benchmark (`make bench`): append, cold and warm replay and a 60-month panel at city scale,
 each beside a naive per-event Python fold over the same JSON Lines, measured in the same run.
 
-    python -m louyu_research.bench [--scale 29] [--seed N] [--dir PATH] [--keep]
+    python -m louyu_research.sample.bench [--scale 29] [--seed N] [--dir PATH] [--keep]
 
 The log is the sample's own generator (`louyu simulate`) at a larger scale: at the default
 scale 29, about 13,600 buildings, 200,000 tenancies and 6.8 million events over the 60 months
@@ -61,7 +61,8 @@ def _peak_mb() -> float:
 
 
 def phase_append(log_dir: Path, seed: int, scale: float) -> dict[str, Any]:
-    from .log import EventLog
+    from louyu_research.log.store import EventLog
+
     from .simulate import simulate
 
     t0 = time.perf_counter()
@@ -91,7 +92,7 @@ def _as_of(months: int) -> date:
 
 
 def phase_replay(log_dir: Path, months: int, cold: bool) -> dict[str, Any]:
-    from .replay import open_log
+    from louyu_research.replay.log import open_log
 
     if cold:
         shutil.rmtree(log_dir / ".cache", ignore_errors=True)
@@ -108,7 +109,7 @@ def phase_replay(log_dir: Path, months: int, cold: bool) -> dict[str, Any]:
 
 def phase_replay_and_panel(log_dir: Path, months: int) -> dict[str, Any]:
     """What an indicators run does: one log object, the state and the panel (one preparation)."""
-    from .replay import open_log
+    from louyu_research.replay.log import open_log
 
     t0 = time.perf_counter()
     log = open_log(log_dir)
@@ -123,7 +124,7 @@ def phase_replay_and_panel(log_dir: Path, months: int) -> dict[str, Any]:
 
 
 def phase_panel(log_dir: Path, months: int) -> dict[str, Any]:
-    from .replay import open_log
+    from louyu_research.replay.log import open_log
 
     t0 = time.perf_counter()
     start, end = _ym(0), _ym(months - 1)
@@ -138,7 +139,7 @@ def _segments(log_dir: Path) -> list[Path]:
 def phase_read_ndjson(log_dir: Path) -> dict[str, Any]:
     import polars as pl
 
-    from . import events as ev
+    from louyu_research.log import catalogue as ev
 
     t0 = time.perf_counter()
     frame = pl.read_ndjson(_segments(log_dir), schema=ev.NDJSON_SCHEMA)
@@ -177,7 +178,7 @@ def _naive_fold(
     recs: list[dict[str, Any]], snapshot_at: list[str]
 ) -> tuple[dict, dict, dict, list]:
     """Dicts updated event by event; a snapshot of every building at each month end."""
-    from .industries import load_mapping
+    from louyu_research.city.industries import load_mapping
 
     table = {
         (r["edition"], r["code_prefix"]): r["key_industry"]
@@ -315,7 +316,15 @@ PHASES = {
 
 
 def _run_phase(name: str, log_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "louyu_research.bench", "--phase", name, "--dir", str(log_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "louyu_research.sample.bench",
+        "--phase",
+        name,
+        "--dir",
+        str(log_dir),
+    ]
     cmd += ["--seed", str(args.seed), "--scale", str(args.scale), "--months", str(args.months)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
@@ -325,7 +334,7 @@ def _run_phase(name: str, log_dir: Path, args: argparse.Namespace) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
-        prog="python -m louyu_research.bench", description=__doc__.split("\n\n")[0]
+        prog="python -m louyu_research.sample.bench", description=__doc__.split("\n\n")[0]
     )
     ap.add_argument(
         "--scale",

@@ -14,9 +14,11 @@ import re
 
 import polars as pl
 
+from louyu_research.city.industries import KEY_INDUSTRIES
+from louyu_research.city.settings import Settings
+
 from . import frames
-from .industries import KEY_INDUSTRIES
-from .replay import (
+from .log import (
     ENGINE,
     PER_AREA_UNIT,
     PER_FEN,
@@ -27,7 +29,6 @@ from .replay import (
     group_shift,
     group_start,
 )
-from .settings import Settings
 
 __all__ = ["building_month_panel", "month_range"]
 

@@ -177,7 +177,7 @@ def _naive(ts: datetime | None) -> datetime | None:
 
 
 def _template_dir() -> Path:
-    return Path(str(resources.files("louyu_research") / "templates"))
+    return Path(str(resources.files("louyu_research.report") / "templates"))
 
 
 def html_offline(nb: nbformat.NotebookNode, meta: ReportMeta) -> str:

@@ -27,7 +27,7 @@ import nbformat
 
 from .publication import QuarterError, check_quarter, log_months, parse_quarter, quarters_covered
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "quarterly_report.ipynb"
 KERNEL = "louyu"
 EDITIONS = ("public", "internal")
@@ -48,8 +48,8 @@ class Built:
 
 
 def _open(log: Path) -> Any:
-    from .log import LogError
-    from .replay import open_log
+    from louyu_research.log.store import LogError
+    from louyu_research.replay.log import open_log
 
     try:
         return open_log(log)
@@ -156,7 +156,8 @@ def execute(
 
 def published_manifest(out_root: Path, quarter: str, lg: Any) -> dict[str, Any] | None:
     """The committed manifest of a quarter, checked against the log (None when unpublished)."""
-    from .log import LogError
+    from louyu_research.log.store import LogError
+
     from .manifest import MANIFEST_NAME, ManifestError, read_manifest
 
     folder = out_root / quarter
@@ -248,9 +249,10 @@ def build_report(
     `as_published`: an unpublished quarter is built from the log as recorded by the end of the
     month after the quarter (`publication.publication_cutoff`) instead of the head.
     """
+    from louyu_research.city.settings import Settings
+
     from .manifest import build_manifest, write_manifest
     from .render import render
-    from .settings import Settings
 
     if edition not in EDITIONS:
         raise ReportError(f"edition must be one of {', '.join(EDITIONS)}, got {edition!r}")

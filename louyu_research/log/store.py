@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 from filelock import FileLock
 
-from . import events as ev
+from . import catalogue as ev
 
 FORMAT = "louyu-log/1"
 DEFAULT_LOG = Path("events")

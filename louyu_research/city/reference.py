@@ -18,14 +18,24 @@ comparison (`>=`: at least, `<=`: at most) and source. Rates are fractions (0.85
 
 from __future__ import annotations
 
-import csv
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-DATA = Path(__file__).parent / "data"
+from louyu_research.core.reference_tables import ReferenceTableError, read_rows, row_error
+
+__all__ = [
+    "DEFAULT_DIVISIONS",
+    "DEFAULT_TARGETS",
+    "ReferenceTableError",
+    "load_divisions",
+    "load_targets",
+    "reporting_areas",
+    "street_areas",
+]
+
+DATA = Path(__file__).parent / "jiaxing"
 DEFAULT_DIVISIONS = DATA / "jiaxing_divisions.csv"
 DEFAULT_TARGETS = DATA / "targets.csv"
 
@@ -47,43 +57,6 @@ TARGET_INDICATORS: dict[str, bool] = {
 COMPARISONS = (">=", "<=")
 
 
-class ReferenceTableError(ValueError):
-    """A reference table that cannot be used: the message names the file, row and reason."""
-
-
-@dataclass(frozen=True)
-class _Row:
-    number: int  # 1-based data row
-    line: int  # line in the file (header is line 1)
-    values: dict[str, str]
-
-
-def _read_rows(path: Path, required: tuple[str, ...]) -> list[_Row]:
-    """CSV rows with their numbers; a missing file or column is an error naming the file."""
-    try:
-        text = path.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ReferenceTableError(f"{path}: cannot read: {err}") from None
-    reader = csv.DictReader(text.splitlines())
-    header = reader.fieldnames or []
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ReferenceTableError(f"{path}: header: missing column(s) {', '.join(missing)}")
-    rows = []
-    for number, values in enumerate(reader, start=1):
-        line = reader.line_num
-        if None in values or any(v is None for v in values.values()):
-            raise ReferenceTableError(f"{path}: row {number} (line {line}): wrong number of fields")
-        rows.append(_Row(number, line, {k: (v or "").strip() for k, v in values.items()}))
-    if not rows:
-        raise ReferenceTableError(f"{path}: no rows")
-    return rows
-
-
-def _fail(path: Path, row: _Row, reason: str) -> ReferenceTableError:
-    return ReferenceTableError(f"{path}: row {row.number} (line {row.line}): {reason}")
-
-
 # --- divisions ------------------------------------------------------------------------------
 
 
@@ -96,35 +69,37 @@ def load_divisions(path: str | Path | None = None) -> pl.DataFrame:
     reporting_area that is the reporting area of a district or zone row.
     """
     p = Path(path) if path is not None else DEFAULT_DIVISIONS
-    rows = _read_rows(p, ("code", "name", "level", "admin_district", "reporting_area"))
+    rows = read_rows(p, ("code", "name", "level", "admin_district", "reporting_area"))
     seen: dict[str, int] = {}
     for row in rows:
         v = row.values
         if not v["name"]:
-            raise _fail(p, row, "name: empty")
+            raise row_error(p, row, "name: empty")
         if v["name"] in seen:
-            raise _fail(p, row, f"name: {v['name']!r} already on row {seen[v['name']]}")
+            raise row_error(p, row, f"name: {v['name']!r} already on row {seen[v['name']]}")
         seen[v["name"]] = row.number
         if v["level"] not in DIVISION_LEVELS:
-            raise _fail(p, row, f"level: {v['level']!r} is not one of {', '.join(DIVISION_LEVELS)}")
+            raise row_error(
+                p, row, f"level: {v['level']!r} is not one of {', '.join(DIVISION_LEVELS)}"
+            )
         digits = 6 if v["level"] == "district" else 9
         if v["code"] and not (v["code"].isdigit() and len(v["code"]) == digits):
-            raise _fail(p, row, f"code: {v['code']!r} is not {digits} digits")
+            raise row_error(p, row, f"code: {v['code']!r} is not {digits} digits")
         if not v["reporting_area"]:
-            raise _fail(p, row, "reporting_area: empty")
+            raise row_error(p, row, "reporting_area: empty")
         if v["level"] == "district" and v["admin_district"] != v["name"]:
-            raise _fail(p, row, f"admin_district: a district is its own ({v['name']!r})")
+            raise row_error(p, row, f"admin_district: a district is its own ({v['name']!r})")
     districts = {r.values["name"] for r in rows if r.values["level"] == "district"}
     areas = {r.values["reporting_area"] for r in rows if r.values["level"] in ("district", "zone")}
     for row in rows:
         v = row.values
         if v["level"] in ("street", "town"):
             if v["admin_district"] not in districts:
-                raise _fail(
+                raise row_error(
                     p, row, f"admin_district: {v['admin_district']!r} is not a district row"
                 )
             if v["reporting_area"] not in areas:
-                raise _fail(
+                raise row_error(
                     p, row, f"reporting_area: {v['reporting_area']!r} is not a district or zone"
                 )
     cols = ("code", "name", "level", "admin_district", "reporting_area", "note")
@@ -162,7 +137,7 @@ def load_targets(path: str | Path | None = None) -> pl.DataFrame:
     ≥ 0 otherwise; comparison is `>=` or `<=` (empty means `>=`); (year, indicator) unique.
     """
     p = Path(path) if path is not None else DEFAULT_TARGETS
-    rows = _read_rows(p, ("year", "indicator", "target"))
+    rows = read_rows(p, ("year", "indicator", "target"))
     out: dict[str, list] = {k: [] for k in ("year", "indicator", "target", "comparison", "source")}
     seen: dict[tuple[int, str], int] = {}
     for row in rows:
@@ -170,30 +145,30 @@ def load_targets(path: str | Path | None = None) -> pl.DataFrame:
         try:
             year = int(v["year"])
         except ValueError:
-            raise _fail(p, row, f"year: {v['year']!r} is not an integer") from None
+            raise row_error(p, row, f"year: {v['year']!r} is not an integer") from None
         if not 1900 <= year <= 2100:
-            raise _fail(p, row, f"year: {year} out of range 1900–2100")
+            raise row_error(p, row, f"year: {year} out of range 1900–2100")
         indicator = v["indicator"]
         if indicator not in TARGET_INDICATORS:
             known = ", ".join(TARGET_INDICATORS)
-            raise _fail(p, row, f"indicator: {indicator!r} is not one of {known}")
+            raise row_error(p, row, f"indicator: {indicator!r} is not one of {known}")
         try:
             target = float(v["target"])
         except ValueError:
-            raise _fail(p, row, f"target: {v['target']!r} is not a number") from None
+            raise row_error(p, row, f"target: {v['target']!r} is not a number") from None
         if not math.isfinite(target):
-            raise _fail(p, row, f"target: {v['target']!r} is not finite")
+            raise row_error(p, row, f"target: {v['target']!r} is not finite")
         if TARGET_INDICATORS[indicator] and not 0 <= target <= 1:
-            raise _fail(p, row, f"target: {target} is a rate and must be a fraction in [0, 1]")
+            raise row_error(p, row, f"target: {target} is a rate and must be a fraction in [0, 1]")
         if target < 0:
-            raise _fail(p, row, f"target: {target} is negative")
+            raise row_error(p, row, f"target: {target} is negative")
         comparison = v.get("comparison") or ">="
         if comparison not in COMPARISONS:
-            raise _fail(
+            raise row_error(
                 p, row, f"comparison: {comparison!r} is not one of {', '.join(COMPARISONS)}"
             )
         if (year, indicator) in seen:
-            raise _fail(p, row, f"{year} {indicator}: already on row {seen[(year, indicator)]}")
+            raise row_error(p, row, f"{year} {indicator}: already on row {seen[(year, indicator)]}")
         seen[(year, indicator)] = row.number
         for k, x in zip(
             out, (year, indicator, target, comparison, v.get("source") or None), strict=True

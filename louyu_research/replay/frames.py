@@ -4,20 +4,29 @@ One `DataFrameModel` per frame, named after what a row is. Column names follow t
 field names wherever a column comes from an event field, so a user can trace a column to the
 events that set it. Each column's meaning is its `description`, appended to the model's
 docstring (`help(frames.Building)`) and exported as JSON Schema into `schemas/frames/` by
-`louyu schemas`. `validate` raises `FrameValidationError`, a readable report of offending rows.
+`louyu schemas`. The base, `validate` and the exporter are the package's one frame contract
+(`core.frame`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 from pandera.polars import PolarsData
 
-from . import schemas
-from .events import BuildingStatus, Category, Grade, KeyIndustry
+from louyu_research.city.industries import KeyIndustry
+from louyu_research.core.frame import Field as F
+from louyu_research.core.frame import (
+    FrameModel,
+    FrameValidationError,
+    columns,
+    document,
+    json_schema,
+    validate,
+)
+from louyu_research.log.catalogue import BuildingStatus, Category, Grade
 
 __all__ = [
     "BUILDING_COLUMNS",
@@ -45,15 +54,11 @@ _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 _CODE = r"^[A-T][0-9]{0,4}$"
 
 
-def F(description: str, **kwargs: Any) -> Any:
-    return pa.Field(description=description, **kwargs)
+class _Frame(FrameModel):
+    """Replay frames keep their columns in the model's order."""
 
-
-class _Frame(pa.DataFrameModel):
     class Config:
-        strict = True
         ordered = True
-        coerce = False
 
 
 class Building(_Frame):
@@ -290,115 +295,10 @@ MODELS: dict[str, type[_Frame]] = {
 }
 
 
-def _columns(model: type[_Frame]) -> list[str]:
-    return list(model.to_schema().columns)
+BUILDING_COLUMNS = columns(Building)
+TENANT_COLUMNS = columns(Tenant)
+PANEL_COLUMNS = columns(BuildingMonth)
 
 
-BUILDING_COLUMNS = _columns(Building)
-TENANT_COLUMNS = _columns(Tenant)
-PANEL_COLUMNS = _columns(BuildingMonth)
-
-
-class FrameValidationError(ValueError):
-    """A frame that breaks its model: names the frame, each failed check and the offending rows."""
-
-    def __init__(self, model: str, report: str, failure_cases: pl.DataFrame):
-        super().__init__(f"{model}: frame fails validation\n{report}")
-        self.model = model
-        self.failure_cases = failure_cases
-
-
-def validate(model: type[_Frame], frame: pl.DataFrame, *, max_rows: int = 20) -> pl.DataFrame:
-    """Validate `frame` against `model`; on failure raise a readable report of offending rows."""
-    try:
-        model.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        cases = err.failure_cases
-        lines = []
-        for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):
-            idx = [i for i in group["index"].to_list() if i is not None]
-            values = group["failure_case"].head(5).to_list()
-            where = f"rows {idx[:10]}{' …' if len(idx) > 10 else ''}" if idx else "the frame"
-            lines.append(
-                f"  column {column}: check {check} fails at {where} ({len(group)} case(s)); e.g. {values}"
-            )
-        rows = sorted({i for i in cases["index"].to_list() if i is not None})
-        if rows:
-            shown = frame.with_row_index("row").filter(pl.col("row").is_in(rows[:max_rows]))
-            with pl.Config(tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=30, tbl_rows=max_rows):
-                lines.append(
-                    f"offending rows ({len(rows)}; first {min(len(rows), max_rows)}):\n{shown}"
-                )
-        raise FrameValidationError(model.__name__, "\n".join(lines), cases) from None
-    return frame
-
-
-# --- documentation and JSON Schema export ------------------------------------------------------
-
-_JSON_TYPES = {
-    "String": "string",
-    "Float64": "number",
-    "Int64": "integer",
-    "Boolean": "boolean",
-    "Date": "string",
-}
-
-
-def json_schema(model: type[_Frame]) -> dict[str, Any]:
-    """A JSON Schema of one row of the frame (columns, types, nullability, checks, meaning)."""
-    schema = model.to_schema()
-    props: dict[str, Any] = {}
-    for name, col in schema.columns.items():
-        base = _JSON_TYPES.get(str(col.dtype), "string")
-        prop: dict[str, Any] = {
-            "type": [base, "null"] if col.nullable else base,
-            "description": col.description,
-        }
-        if str(col.dtype) == "Date":
-            prop["format"] = "date"
-        for check in col.checks:
-            stats = dict(check.statistics or {})
-            if check.name == "isin":
-                prop["enum"] = sorted(stats["allowed_values"]) + ([None] if col.nullable else [])
-            elif check.name == "str_matches":
-                prop["pattern"] = str(stats["pattern"])
-            elif check.name == "greater_than_or_equal_to":
-                prop["minimum"] = stats["min_value"]
-            elif check.name == "greater_than":
-                prop["exclusiveMinimum"] = stats["min_value"]
-            elif check.name == "less_than_or_equal_to":
-                prop["maximum"] = stats["max_value"]
-        if col.unique:
-            prop["x-unique"] = True
-        props[name] = prop
-    doc = (model.__doc__ or "").strip().split("\n\n")[0]
-    out: dict[str, Any] = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": model.__name__,
-        "description": doc,
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": props,
-            "required": list(props),
-            "additionalProperties": False,
-        },
-    }
-    unique = schema.unique
-    if unique:
-        out["x-unique-key"] = list(unique)
-    checks = [c.name for c in schema.checks]
-    if checks:
-        out["x-frame-checks"] = checks
-    return out
-
-
-def _document(model: type[_Frame]) -> None:
-    cols = model.to_schema().columns
-    lines = [f"    {n}: {c.description}" for n, c in cols.items()]
-    model.__doc__ = (model.__doc__ or "").rstrip() + "\n\n    Columns:\n" + "\n".join(lines) + "\n"
-
-
-for _name, _model in MODELS.items():
-    _document(_model)
-    schemas.FRAME_SCHEMAS[_model.__name__] = lambda m=_model: json_schema(m)
+for _model in MODELS.values():
+    document(_model)

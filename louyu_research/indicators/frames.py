@@ -2,8 +2,8 @@
 
 One model per frame, named after what the frame is; each column's meaning is its glossary
 definition (the same words the CLI and the report show), so the models, the glossary and the
-exported `schemas/frames/*.schema.json` cannot drift apart. `validate_frame` raises a
-readable report of the offending rows.
+exported `schemas/frames/*.schema.json` cannot drift apart. The base, validation and the
+exporter are the package's one frame contract (`core.frame`).
 """
 
 from __future__ import annotations
@@ -11,25 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaError, SchemaErrors
 
-from . import glossary
-from .schemas import FRAME_SCHEMAS
+from louyu_research.core import frame, glossary
+from louyu_research.core.frame import FrameModel
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def _f(column: str, **kwargs: Any) -> Any:
     """A field described by its English glossary definition."""
-    return pa.Field(description=glossary.definition(column, "en"), **kwargs)
+    return frame.Field(glossary.definition(column, "en"), **kwargs)
 
 
-class _Model(pa.DataFrameModel):
-    class Config:
-        strict = True
-        coerce = False
+class _Model(FrameModel):
+    """Output frames of indicators and lists."""
 
 
 class _Figures(_Model):
@@ -236,14 +232,8 @@ MODELS: dict[str, type[_Model]] = {
 }
 
 
-def _document(model: type[_Model]) -> None:
-    """Append each column's meaning (the glossary's) to the model's docstring."""
-    lines = [f"    {name}: {col.description}" for name, col in model.to_schema().columns.items()]
-    model.__doc__ = (model.__doc__ or "").rstrip() + "\n\n    Columns:\n" + "\n".join(lines) + "\n"
-
-
 for _model in MODELS.values():
-    _document(_model)
+    frame.document(_model)
 
 FIGURES_MODEL = {
     "building": "BuildingFigures",
@@ -253,48 +243,15 @@ FIGURES_MODEL = {
 }
 
 
-class OutputInvalid(ValueError):
-    """An output frame broke its model: the message lists the failing checks and rows."""
+def validate_frame(data: pl.DataFrame, model: str) -> pl.DataFrame:
+    """Validate `data` against the named model (`core.frame.validate`)."""
+    return frame.validate(MODELS[model], data)
 
 
-def validate_frame(frame: pl.DataFrame, model: str) -> pl.DataFrame:
-    """Validate `frame` against the named model; raise `OutputInvalid` with a readable report."""
-    try:
-        return MODELS[model].validate(frame, lazy=True)
-    except (SchemaError, SchemaErrors) as err:
-        raise OutputInvalid(f"{model}: {err}") from None
-
-
-def validate_figures(frame: pl.DataFrame, level: str) -> pl.DataFrame:
-    return validate_frame(frame, FIGURES_MODEL[level])
+def validate_figures(data: pl.DataFrame, level: str) -> pl.DataFrame:
+    return validate_frame(data, FIGURES_MODEL[level])
 
 
 def columns(model: str) -> list[str]:
-    """The model's column names."""
-    return list(MODELS[model].to_schema().columns)
-
-
-def model_json(model: str) -> dict[str, Any]:
-    """A JSON-ready description of a model: its docstring and each column's type and meaning."""
-    m = MODELS[model]
-    schema = m.to_schema()
-    return {
-        "title": model,
-        "description": " ".join((m.__doc__ or "").split("Columns:")[0].split()),
-        "strict": True,
-        "columns": {
-            name: {
-                "dtype": str(col.dtype),
-                "nullable": bool(col.nullable),
-                "description": col.description,
-                "checks": [str(c) for c in col.checks],
-                "name_zh": glossary.label(name, "zh"),
-                "name_en": glossary.label(name, "en"),
-            }
-            for name, col in schema.columns.items()
-        },
-    }
-
-
-for _name in MODELS:
-    FRAME_SCHEMAS[_name] = lambda _n=_name: model_json(_n)
+    """The named model's column names."""
+    return frame.columns(MODELS[model])

@@ -41,7 +41,7 @@ from typing import Any, NamedTuple, cast
 
 import polars as pl
 
-from .log import EventLog, segment_of
+from louyu_research.log.store import EventLog, segment_of
 
 __all__ = [
     "RECORDED_SCALE",
@@ -56,7 +56,7 @@ __all__ = [
 RECORDED_SEED = 20150723  # the day the action plan was issued
 RECORDED_SCALE = 1.0
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "city" / "jiaxing"
 TZ = timezone(timedelta(hours=8))
 FIRST_YEAR, LAST_YEAR = 2014, 2018
 MONTHS = (LAST_YEAR - FIRST_YEAR + 1) * 12
@@ -2314,7 +2314,7 @@ def _findings_section(sim: Simulation, log: EventLog, seq_of: dict[str, int]) ->
     """The README's table of findings: exactly what `louyu state --frame findings` reports at
     each of README_FINDING_DATES (as recorded at the head), with the generator's own words for
     the planted problems (tests/test_sample_findings.py holds README and replay together)."""
-    from .replay import open_log
+    from louyu_research.replay.log import open_log
 
     found = open_log(log.path).findings_at(list(README_FINDING_DATES))
     planted = {f.event_id: f.problem for f in sim.findings}

@@ -15,9 +15,9 @@ from typing import Literal
 
 import polars as pl
 
-from .reference import DATA, ReferenceTableError, _fail, _read_rows
+from .reference_tables import ReferenceTableError, read_rows, row_error
 
-DEFAULT_GLOSSARY = DATA / "glossary.csv"
+DEFAULT_GLOSSARY = Path(__file__).parent / "glossary.csv"
 COLUMNS = ("name", "name_zh", "name_en", "definition_zh", "definition_en", "unit")
 Lang = Literal["zh", "en"]
 
@@ -25,15 +25,15 @@ Lang = Literal["zh", "en"]
 def load_glossary(path: str | Path | None = None) -> pl.DataFrame:
     """The glossary table, checked: every field but `unit` non-empty, names unique."""
     p = Path(path) if path is not None else DEFAULT_GLOSSARY
-    rows = _read_rows(p, COLUMNS)
+    rows = read_rows(p, COLUMNS)
     seen: dict[str, int] = {}
     for row in rows:
         for col in COLUMNS[:-1]:
             if not row.values[col]:
-                raise _fail(p, row, f"{col}: empty")
+                raise row_error(p, row, f"{col}: empty")
         name = row.values["name"]
         if name in seen:
-            raise _fail(p, row, f"name: {name!r} already on row {seen[name]}")
+            raise row_error(p, row, f"name: {name!r} already on row {seen[name]}")
         seen[name] = row.number
     data = {c: [r.values[c] or None for r in rows] for c in COLUMNS}
     return pl.DataFrame(data, schema=dict.fromkeys(COLUMNS, pl.String))
@@ -66,6 +66,11 @@ def definition(column: str, lang: Lang = "zh", *, path: str | Path | None = None
 def unit(column: str, *, path: str | Path | None = None) -> str | None:
     """The column's unit (e.g. "m²", "元 yuan"), or None for ids, flags and codes."""
     return entry(column, path=path)["unit"]
+
+
+def names(*, path: str | Path | None = None) -> frozenset[str]:
+    """Every column name the glossary defines."""
+    return frozenset(_entries(str(path) if path is not None else None))
 
 
 def missing(columns: Iterable[str], *, path: str | Path | None = None) -> list[str]:
@@ -110,6 +115,7 @@ __all__ = [
     "label",
     "load_glossary",
     "missing",
+    "names",
     "relabel",
     "unit",
 ]

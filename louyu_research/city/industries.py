@@ -19,15 +19,30 @@ and J6920 控股公司服务):
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import polars as pl
 
-from .events import KeyIndustry
-
 OTHER = "other"
+
+
+class KeyIndustry(StrEnum):
+    """The plan's key industries (重点产业)."""
+
+    information = "information"
+    environment = "environment"
+    health = "health"
+    fashion = "fashion"
+    tourism = "tourism"
+    finance = "finance"
+    ecommerce = "ecommerce"
+    outsourcing = "outsourcing"
+    headquarters = "headquarters"
+
+
 KEY_INDUSTRIES: tuple[str, ...] = tuple(k.value for k in KeyIndustry)
 EDITIONS = ("2011", "2017")
 DEFAULT_EDITION = "2017"
@@ -64,7 +79,7 @@ def load_mapping(path: str | Path | None = None) -> pl.DataFrame:
     Row numbers in errors count the header as line 1, as a spreadsheet shows them.
     """
     if path is None:
-        source = resources.files("louyu_research") / "data" / "key_industries.csv"
+        source = resources.files("louyu_research.city") / "jiaxing" / "key_industries.csv"
         text, where = source.read_bytes(), "key_industries.csv"
     else:
         try:

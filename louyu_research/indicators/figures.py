@@ -50,8 +50,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from .reference import load_divisions, street_areas
-from .settings import FeaturedRule, Settings
+from louyu_research.city.reference import load_divisions, street_areas
+from louyu_research.city.settings import FeaturedRule, Settings
 
 Level = Literal["building", "street", "reporting_area", "city"]
 LEVELS: tuple[Level, ...] = ("building", "street", "reporting_area", "city")
@@ -459,7 +459,7 @@ def figures(
     `tax`: tenant_id, building_id, period, amount_yuan (restatements applied).
     `city_tax`: period, district (null = city), amount_yuan.
     """
-    from .outputs import validate_figures
+    from .frames import validate_figures
 
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
@@ -495,7 +495,7 @@ def track_targets(city: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
     straight-line change per month that reaches the target by December), 0 when met, null
     when no month is left. A year with no data has null value, gap, met and pace.
     """
-    from .outputs import validate_frame
+    from .frames import validate_frame
 
     indicators = targets.get_column("indicator").unique().to_list()
     long = (
@@ -584,7 +584,7 @@ def rank_streets(streets: pl.DataFrame, settings: Settings | None = None) -> pl.
     Method: `RANKING_METHOD_EN` (percentile scores from ranks, weighted mean, "min" ties).
     The rank change needs the previous month in `streets`; otherwise it is null.
     """
-    from .outputs import validate_frame
+    from .frames import validate_frame
 
     w = (settings or Settings()).ranking_weights
     weights = {
@@ -780,7 +780,7 @@ def targets_from_log(
     divisions: pl.DataFrame | None = None,
 ) -> Pinned:
     """Target tracking of `year`: its December figures, or the latest month the log covers."""
-    from .reference import load_targets
+    from louyu_research.city.reference import load_targets
 
     t = (targets if targets is not None else load_targets()).filter(pl.col("year") == year)
     if t.is_empty():

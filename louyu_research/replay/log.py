@@ -75,10 +75,11 @@ from typing import Any
 
 import polars as pl
 
+from louyu_research.city.industries import classify
+from louyu_research.city.settings import Settings
+from louyu_research.log.store import EventLog
+
 from . import frames
-from .industries import classify
-from .log import EventLog
-from .settings import Settings
 
 __all__ = ["FINDING_CODES_ZH", "Log", "Prepared", "State", "open_log", "prepare", "state_at"]
 

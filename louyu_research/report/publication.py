@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from . import __version__
+from louyu_research import __version__
+
 from . import charts as ch
 from .tables import SUPPRESSED_MARK, Column, Table
 
@@ -86,7 +87,7 @@ def log_months(log: Any, upto_seq: int | None = None) -> tuple[str, str]:
     """The months a report can speak of: from the first month the log recorded anything
     (opening stock is back-dated to old completion dates, so business dates start earlier)
     to the last business month it holds."""
-    from .indicators import covered_months
+    from louyu_research.indicators.figures import covered_months
 
     first, last = covered_months(log, upto_seq=upto_seq)
     recorded = (
@@ -231,7 +232,7 @@ def label(column: str, lang: Lang) -> str:
     """Column label: our own words first, then the package glossary, else the name."""
     if column in EXTRA_LABEL:
         return EXTRA_LABEL[column][lang]
-    from .glossary import label as glossary_label
+    from louyu_research.core.glossary import label as glossary_label
 
     try:
         return glossary_label(column, lang)
@@ -375,11 +376,11 @@ class QuarterlyReport:
         edition published from that log position. `previous`: where the previous quarter's
         report read the log (`previous_cutoff`), pinned by the manifest so a rebuild agrees.
         """
-        from . import indicators as ind
-        from . import lists as li
-        from .reference import load_targets
-        from .replay import open_log
-        from .settings import Settings
+        from louyu_research.city.reference import load_targets
+        from louyu_research.city.settings import Settings
+        from louyu_research.indicators import figures as ind
+        from louyu_research.indicators import lists as li
+        from louyu_research.replay.log import open_log
 
         if edition not in ("public", "internal"):
             raise ValueError(f"edition must be public or internal, got {edition!r}")
@@ -1011,7 +1012,7 @@ class QuarterlyReport:
         return with_disclosure(frame, control, self.edition, key=key)
 
     def ranking_method(self) -> str:
-        from .indicators import RANKING_METHOD_EN, RANKING_METHOD_ZH
+        from louyu_research.indicators.figures import RANKING_METHOD_EN, RANKING_METHOD_ZH
 
         return RANKING_METHOD_ZH if self._zh() else RANKING_METHOD_EN
 
@@ -1252,7 +1253,7 @@ class QuarterlyReport:
             .sort("problem")
         )
         if self._zh() and code == "code":  # the finding codes, in the readers' words
-            from .replay import FINDING_CODES_ZH
+            from louyu_research.replay.log import FINDING_CODES_ZH
 
             counts = counts.with_columns(pl.col("problem").replace(FINDING_CODES_ZH)).sort(
                 "problem"
@@ -1312,7 +1313,7 @@ class QuarterlyReport:
     # 8 method --------------------------------------------------------------------------------
 
     def method(self) -> list[Block]:
-        from .glossary import definition
+        from louyu_research.core.glossary import definition
 
         lang = self.lang
         terms = [
@@ -1532,7 +1533,7 @@ def _revisions(
     log: Any, month: str, published_seq: int | None, seq: int, settings: Any
 ) -> pl.DataFrame:
     """The five plan figures of `month` as read at `published_seq` (published) and at `seq`."""
-    from . import indicators as ind
+    from louyu_research.indicators import figures as ind
 
     lang_rows = []
     values: dict[str, dict[str, float | None]] = {}

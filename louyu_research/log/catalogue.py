@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from louyu_research.city.industries import KeyIndustry
+
 __all__ = [
     "CATALOGUE",
     "EVENT_FRAME_SCHEMA",
@@ -126,18 +128,6 @@ class MoveOutReason(StrEnum):
     left_city = "left_city"
     closed = "closed"
     unknown = "unknown"
-
-
-class KeyIndustry(StrEnum):
-    information = "information"
-    environment = "environment"
-    health = "health"
-    fashion = "fashion"
-    tourism = "tourism"
-    finance = "finance"
-    ecommerce = "ecommerce"
-    outsourcing = "outsourcing"
-    headquarters = "headquarters"
 
 
 IndustryEdition = Literal["2011", "2017"]
