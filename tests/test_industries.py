@@ -7,7 +7,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from louyu_research.city.industries import KEY_INDUSTRIES, MappingError, classify, load_mapping
+from louyu_research.city.industries import MappingError, classify, load_mapping
+from louyu_research.city.profile import default_city
+
+JIAXING = default_city()
+KEY_INDUSTRIES = JIAXING.key_industry_codes
 
 
 def key(
@@ -16,7 +20,8 @@ def key(
     frame = pl.DataFrame(
         codes, schema={"industry": pl.String, "industry_edition": pl.String}, orient="row"
     )
-    return classify(frame, mapping).collect()["key_industry"].to_list()
+    table = JIAXING.industry_codes if mapping is None else mapping
+    return classify(frame, table).collect()["key_industry"].to_list()
 
 
 def test_the_longest_prefix_wins() -> None:
@@ -58,7 +63,7 @@ def test_no_edition_means_2017_unmatched_means_other_and_order_is_kept() -> None
 
 
 def test_the_shipped_table_covers_both_editions_and_every_key_industry() -> None:
-    m = load_mapping()
+    m = JIAXING.industry_codes
     assert set(m["edition"]) == {"2011", "2017"}
     for edition in ("2011", "2017"):
         assert set(m.filter(pl.col("edition") == edition)["key_industry"]) == set(KEY_INDUSTRIES)
@@ -85,7 +90,7 @@ def test_a_bad_table_fails_with_the_line_and_reason(tmp_path: Path, row: str, re
     path = tmp_path / "bad.csv"
     path.write_text("edition,code_prefix,key_industry,name_zh\n" + row + "\n", encoding="utf-8")
     with pytest.raises(MappingError, match="line") as err:
-        load_mapping(path)
+        load_mapping(path, key_industries=KEY_INDUSTRIES)
     assert reason in str(err.value)
 
 

@@ -1,8 +1,9 @@
 """Key industries (重点产业) of a tenancy from its GB/T 4754 code, by the longest matching prefix.
 
 The plan names its key industries in words; which codes they cover is a judgement, so it is
-data: `data/key_industries.csv` (columns `edition, code_prefix, key_industry, name_zh`), which a
-user can replace with a file of the same shape. Both editions of GB/T 4754 are covered because
+data: the city profile's `industry_codes` file (columns `edition, code_prefix, key_industry,
+name_zh`; Jiaxing's is `city/jiaxing/key_industries.csv`), checked against the profile's key
+industries. Both editions of GB/T 4754 are covered because
 they number some classes differently (2011 `Q83` 卫生 is 2017 `Q84`; 2011 `R9030` is 彩票活动, not
 tourism), and an event says which edition its code uses (`industry_edition`, default 2017).
 
@@ -19,9 +20,6 @@ and J6920 控股公司服务):
 from __future__ import annotations
 
 import re
-from enum import StrEnum
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -29,21 +27,6 @@ import polars as pl
 OTHER = "other"
 
 
-class KeyIndustry(StrEnum):
-    """The plan's key industries (重点产业)."""
-
-    information = "information"
-    environment = "environment"
-    health = "health"
-    fashion = "fashion"
-    tourism = "tourism"
-    finance = "finance"
-    ecommerce = "ecommerce"
-    outsourcing = "outsourcing"
-    headquarters = "headquarters"
-
-
-KEY_INDUSTRIES: tuple[str, ...] = tuple(k.value for k in KeyIndustry)
 EDITIONS = ("2011", "2017")
 DEFAULT_EDITION = "2017"
 MAPPING_SCHEMA = {
@@ -54,38 +37,23 @@ MAPPING_SCHEMA = {
 }
 _CODE = re.compile(r"^[A-T][0-9]{0,4}$")
 
-#: Chinese names of the key industries, for labels.
-NAMES_ZH = {
-    "information": "信息",
-    "environment": "环保",
-    "health": "健康",
-    "fashion": "时尚",
-    "tourism": "旅游",
-    "finance": "金融",
-    "ecommerce": "电子商务",
-    "outsourcing": "服务外包",
-    "headquarters": "总部经济",
-    "other": "其他",
-}
-
 
 class MappingError(ValueError):
     """A key-industry table that cannot be used: the message names the row and the reason."""
 
 
-def load_mapping(path: str | Path | None = None) -> pl.DataFrame:
-    """The mapping table (the shipped one by default), checked row by row.
+def load_mapping(
+    path: str | Path, *, key_industries: tuple[str, ...] | None = None
+) -> pl.DataFrame:
+    """A city's mapping table, checked row by row; with `key_industries` (the city's codes),
+    every row must name one of them.
 
     Row numbers in errors count the header as line 1, as a spreadsheet shows them.
     """
-    if path is None:
-        source = resources.files("louyu_research.city") / "jiaxing" / "key_industries.csv"
-        text, where = source.read_bytes(), "key_industries.csv"
-    else:
-        try:
-            text, where = Path(path).read_bytes(), str(path)
-        except OSError as err:
-            raise MappingError(f"{path}: {err.strerror}") from None
+    try:
+        text, where = Path(path).read_bytes(), str(path)
+    except OSError as err:
+        raise MappingError(f"{path}: {err.strerror}") from None
     try:
         frame = pl.read_csv(text, schema_overrides=MAPPING_SCHEMA, infer_schema=False)
     except pl.exceptions.PolarsError as err:
@@ -108,9 +76,9 @@ def load_mapping(path: str | Path | None = None) -> pl.DataFrame:
                 f"{where}: line {i}: code_prefix {row['code_prefix']!r} is not a GB/T 4754 code "
                 "(section letter A–T and up to 4 digits)"
             )
-        if row["key_industry"] not in KEY_INDUSTRIES:
+        if key_industries is not None and row["key_industry"] not in key_industries:
             problems.append(
-                f"{where}: line {i}: key_industry {row['key_industry']!r} is not one of {', '.join(KEY_INDUSTRIES)}"
+                f"{where}: line {i}: key_industry {row['key_industry']!r} is not one of {', '.join(key_industries)}"
             )
         key = (row["edition"], row["code_prefix"])
         if key in seen:
@@ -123,20 +91,12 @@ def load_mapping(path: str | Path | None = None) -> pl.DataFrame:
     return frame.sort("edition", "code_prefix")
 
 
-@cache
-def default_mapping() -> pl.DataFrame:
-    return load_mapping()
-
-
-def classify(
-    codes: pl.LazyFrame | pl.DataFrame, mapping: pl.DataFrame | None = None
-) -> pl.LazyFrame:
+def classify(codes: pl.LazyFrame | pl.DataFrame, mapping: pl.DataFrame) -> pl.LazyFrame:
     """`codes` with columns `industry`, `industry_edition` → the same plus `key_industry`.
 
     Works on the distinct (code, edition) pairs, so it is cheap whatever the frame's size.
     A null code gives a null key industry; a null edition means 2017.
     """
-    mapping = default_mapping() if mapping is None else mapping
     lf = codes.lazy()
     pairs = (
         lf.select(

@@ -11,10 +11,19 @@ from typing import Annotated, Any, NoReturn
 import polars as pl
 import typer
 
+from louyu_research.city.profile import City, CityError, load_city
 from louyu_research.log.store import DEFAULT_LOG, EventLog, LogError
 
 LogOption = Annotated[Path, typer.Option("--log", help="Event log folder.", show_default=True)]
 DEFAULT_LOG_PATH = DEFAULT_LOG
+CityOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--city",
+        envvar="LOUYU_CITY",
+        help="City profile folder (city.toml and its tables); default: the city the log records.",
+    ),
+]
 
 
 class Format(StrEnum):
@@ -29,9 +38,19 @@ def usage_error(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def open_event_log(path: Path) -> EventLog:
+def city_profile(path: Path | None) -> City | None:
+    """The `--city` profile, loaded and checked (None: the log's own); a bad one is a usage error."""
+    if path is None:
+        return None
     try:
-        return EventLog(path)
+        return load_city(path)
+    except CityError as err:
+        usage_error(str(err))
+
+
+def open_event_log(path: Path, city: Path | None = None) -> EventLog:
+    try:
+        return EventLog(path, city=city_profile(city))
     except LogError as err:
         usage_error(str(err))
 

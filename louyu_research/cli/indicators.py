@@ -37,6 +37,7 @@ from louyu_research.indicators.lists import LIST_KINDS, list_from_log
 
 from .common import (
     DEFAULT_LOG_PATH,
+    CityOption,
     Format,
     LogOption,
     echo_table,
@@ -80,20 +81,22 @@ def _context(
     upto_seq: int | None,
     settings: Path | None,
     divisions: Path | None,
+    city: Path | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """The log, and the keyword arguments every query takes (cut-off, settings, divisions);
-    any problem is a one-line usage error."""
+    the city's settings and divisions unless files are given; any problem is a one-line
+    usage error."""
     from louyu_research.replay.log import open_log
 
     if recorded_by is not None and upto_seq is not None:
         usage_error("give one cut-off: --recorded-by or --upto-seq, not both")
-    open_event_log(log)  # a missing or foreign folder is a usage error
+    c = open_event_log(log, city).city  # a missing or foreign folder is a usage error
     try:
-        s = Settings.load(settings)
-        d = load_divisions(divisions)
+        s = Settings.load(settings) if settings is not None else c.settings
+        d = load_divisions(divisions) if divisions is not None else c.divisions
     except (SettingsError, ReferenceTableError) as err:
         usage_error(str(err))
-    return open_log(log), {
+    return open_log(log, city=c), {
         "recorded_by": parse_timestamp(recorded_by),
         "upto_seq": upto_seq,
         "settings": s,
@@ -158,6 +161,7 @@ def register(app: typer.Typer) -> None:
         upto_seq: UptoSeqOption = None,
         settings: SettingsOption = None,
         divisions: DivisionsOption = None,
+        city: CityOption = None,
         fmt: FormatOption = Format.table,
         labels: LabelsOption = Labels.none,
     ) -> None:
@@ -165,7 +169,7 @@ def register(app: typer.Typer) -> None:
         if level not in LEVEL_ALIASES or level == "reporting_area":
             usage_error(f"unknown level {level!r} (building, street, area or city)")
         _check_month(month)
-        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions, city)
         emit(_run(figures_from_log, log_, month, LEVEL_ALIASES[level], **ctx), fmt, labels)
 
     @app.command("targets")
@@ -180,11 +184,12 @@ def register(app: typer.Typer) -> None:
         upto_seq: UptoSeqOption = None,
         settings: SettingsOption = None,
         divisions: DivisionsOption = None,
+        city: CityOption = None,
         fmt: FormatOption = Format.table,
         labels: LabelsOption = Labels.none,
     ) -> None:
         """A year's targets: December figure (or latest month), gap, met, pace needed."""
-        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions, city)
         try:
             t = load_targets(targets)
         except ReferenceTableError as err:
@@ -199,6 +204,7 @@ def register(app: typer.Typer) -> None:
         upto_seq: UptoSeqOption = None,
         settings: SettingsOption = None,
         divisions: DivisionsOption = None,
+        city: CityOption = None,
         fmt: FormatOption = Format.table,
         labels: LabelsOption = Labels.none,
         lang: Annotated[
@@ -209,7 +215,7 @@ def register(app: typer.Typer) -> None:
         if lang not in ("zh", "en"):
             usage_error(f"unknown language {lang!r} (zh or en)")
         _check_month(month)
-        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions, city)
         method = RANKING_METHOD_ZH if lang == "zh" else RANKING_METHOD_EN
         emit(_run(ranking_from_log, log_, month, **ctx), fmt, labels, method)
 
@@ -224,6 +230,7 @@ def register(app: typer.Typer) -> None:
         upto_seq: UptoSeqOption = None,
         settings: SettingsOption = None,
         divisions: DivisionsOption = None,
+        city: CityOption = None,
         fmt: FormatOption = Format.table,
         labels: LabelsOption = Labels.none,
     ) -> None:
@@ -231,7 +238,7 @@ def register(app: typer.Typer) -> None:
         if kind not in LIST_KINDS:
             usage_error(f"unknown list {kind!r} ({', '.join(LIST_KINDS)})")
         _check_month(month)
-        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions)
+        log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions, city)
         emit(_run(list_from_log, log_, kind, month, **ctx), fmt, labels)
 
     @app.command("glossary")

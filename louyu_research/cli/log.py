@@ -13,16 +13,25 @@ import typer
 from louyu_research.log import catalogue as ev
 from louyu_research.log.store import DEFAULT_LOG, AppendRejected, EventLog, LogError
 
-from .common import Format, LogOption, open_event_log, usage_error, write_frame
+from .common import (
+    CityOption,
+    Format,
+    LogOption,
+    city_profile,
+    open_event_log,
+    usage_error,
+    write_frame,
+)
 
 
 def init(
     path: Annotated[Path, typer.Argument(help="Folder of the new log.")] = DEFAULT_LOG,
     plain: Annotated[bool, typer.Option(help="Keep sealed segments uncompressed.")] = False,
+    city: CityOption = None,
 ) -> None:
-    """Create an empty event log."""
+    """Create an empty event log about a city (recorded in its log.json)."""
     try:
-        EventLog.init(path, compress_sealed=not plain)
+        EventLog.init(path, compress_sealed=not plain, city=city_profile(city))
     except LogError as err:
         usage_error(str(err))
     typer.echo(f"initialised an empty event log in {path}")
@@ -35,9 +44,10 @@ def append(
         int | None,
         typer.Option(help="Refuse unless the log's head seq is this (optimistic concurrency)."),
     ] = None,
+    city: CityOption = None,
 ) -> None:
     """Append a batch of drafts atomically: all of them, or nothing when any is wrong."""
-    el = open_event_log(log)
+    el = open_event_log(log, city)
     if file == "-":
         lines = sys.stdin.buffer.read().splitlines()
     else:
@@ -57,20 +67,21 @@ def append(
     )
 
 
-def verify(log: LogOption = DEFAULT_LOG) -> None:
+def verify(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
     """Check the whole log: canonical lines, schema, gapless seq, hash chain, clock, references."""
-    findings = open_event_log(log).verify()
+    el = open_event_log(log, city)
+    findings = el.verify()
     for f in findings:
         typer.echo(str(f))
     if findings:
         typer.echo(f"{len(findings)} problem(s) in {log}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"ok: {log} verifies (head seq {EventLog(log).head.seq})")
+    typer.echo(f"ok: {log} verifies (head seq {el.head.seq})")
 
 
-def repair(log: LogOption = DEFAULT_LOG) -> None:
+def repair(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
     """Remove only an unacknowledged tail left by a writer that died mid-batch."""
-    cut = open_event_log(log).repair()
+    cut = open_event_log(log, city).repair()
     for name, nbytes in cut:
         typer.echo(f"removed {nbytes} unacknowledged byte(s) from {name}")
     if not cut:
@@ -86,11 +97,12 @@ def show(
     tenant: Annotated[str | None, typer.Option(help="Only events about this tenant_id.")] = None,
     since: Annotated[int | None, typer.Option(help="Only events with seq >= this.")] = None,
     format_: Annotated[Format, typer.Option("--format")] = Format.table,
+    city: CityOption = None,
 ) -> None:
     """List events, filtered."""
     if type_ is not None and type_ not in ev.CATALOGUE:
         usage_error(f"unknown event type {type_!r}; one of: {', '.join(ev.CATALOGUE)}")
-    lf = open_event_log(log).scan()
+    lf = open_event_log(log, city).scan()
     if type_:
         lf = lf.filter(pl.col("type") == type_)
     if building:
@@ -110,9 +122,9 @@ def show(
     write_frame(frame, format_)
 
 
-def stats(log: LogOption = DEFAULT_LOG) -> None:
+def stats(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
     """Counts by type, time ranges, segments and the head."""
-    typer.echo(json.dumps(open_event_log(log).stats(), ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(open_event_log(log, city).stats(), ensure_ascii=False, indent=2))
 
 
 def schemas(

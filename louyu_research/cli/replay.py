@@ -10,7 +10,15 @@ import typer
 
 from louyu_research.log.store import DEFAULT_LOG, LogError
 
-from .common import Format, LogOption, parse_timestamp, usage_error, write_frame
+from .common import (
+    CityOption,
+    Format,
+    LogOption,
+    city_profile,
+    parse_timestamp,
+    usage_error,
+    write_frame,
+)
 
 
 class StateFrame(StrEnum):
@@ -59,6 +67,7 @@ def state(
         int | None, typer.Option("--upto-seq", help="Only events with seq ≤ N.", min=0)
     ] = None,
     format_: Annotated[Format, typer.Option("--format")] = Format.table,
+    city: CityOption = None,
 ) -> None:
     """Replay the log: a frame of the state as of --as-of, pinned to a log position."""
     day = _parse_date(as_of)
@@ -73,7 +82,9 @@ def state(
     from louyu_research.replay.log import open_log
 
     try:
-        result = open_log(log).replay(day, recorded_by=cut, upto_seq=upto_seq)
+        result = open_log(log, city=city_profile(city)).replay(
+            day, recorded_by=cut, upto_seq=upto_seq
+        )
     except LogError as err:
         usage_error(str(err))
     write_frame(result.frame(chosen.value).sort(_ORDER[chosen], nulls_last=False), format_)

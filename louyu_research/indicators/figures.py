@@ -50,7 +50,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from louyu_research.city.reference import load_divisions, street_areas
+from louyu_research.city.profile import City, default_city
+from louyu_research.city.reference import street_areas
 from louyu_research.city.settings import FeaturedRule, Settings
 
 Level = Literal["building", "street", "reporting_area", "city"]
@@ -232,7 +233,7 @@ def building_figures(
     absorption and withdrawals). Ratios and `top10_tax_share` are added by `figures`.
     """
     s = settings or Settings()
-    divisions = divisions if divisions is not None else load_divisions()
+    divisions = divisions if divisions is not None else default_city().divisions
     all_months = sorted(panel.get_column("month").unique().to_list())
     if months is None:
         months = all_months[1:]
@@ -718,15 +719,17 @@ class Inputs:
     city_tax: pl.DataFrame
     position: dict[str, Any]
     settings: Settings
+    city: City
 
     def figures(self, level: Level = "city", divisions: pl.DataFrame | None = None) -> Pinned:
-        """`figures` of these months at `level` (read the log once, then every level)."""
+        """`figures` of these months at `level` (read the log once, then every level); the
+        divisions are the city's unless given."""
         frame = figures(
             self.panel,
             tax=self.tax,
             city_tax=self.city_tax,
             level=level,
-            divisions=divisions,
+            divisions=divisions if divisions is not None else self.city.divisions,
             settings=self.settings,
             months=self.months,
         )
@@ -741,13 +744,14 @@ def read_inputs(
     upto_seq: int | None = None,
     settings: Settings | None = None,
 ) -> Inputs:
-    """Panel (from the month before the first wanted month), tax and city tax at the cut-off."""
-    s = settings or Settings()
+    """Panel (from the month before the first wanted month), tax and city tax at the cut-off;
+    settings default to the log's city's."""
+    s = settings or log.city.settings
     wanted = check_months(log, months, recorded_by=recorded_by, upto_seq=upto_seq)
     cut = {"recorded_by": recorded_by, "upto_seq": upto_seq}
     panel = log.panel(shift_month(wanted[0], -1), wanted[-1], settings=s, **cut)
     state = log.replay(month_end(wanted[-1]), settings=s, **cut)
-    return Inputs(wanted, panel, state.tax, state.city_tax, dict(state.position), s)
+    return Inputs(wanted, panel, state.tax, state.city_tax, dict(state.position), s, log.city)
 
 
 def figures_from_log(
@@ -780,9 +784,7 @@ def targets_from_log(
     divisions: pl.DataFrame | None = None,
 ) -> Pinned:
     """Target tracking of `year`: its December figures, or the latest month the log covers."""
-    from louyu_research.city.reference import load_targets
-
-    t = (targets if targets is not None else load_targets()).filter(pl.col("year") == year)
+    t = (targets if targets is not None else log.city.targets).filter(pl.col("year") == year)
     if t.is_empty():
         raise MonthError(f"no target for {year} in the targets table")
     first, last = covered_months(log, recorded_by=recorded_by, upto_seq=upto_seq)

@@ -15,8 +15,9 @@ import polars as pl
 
 from louyu_research.core import frame, glossary
 from louyu_research.core.frame import FrameModel
+from louyu_research.core.periods import MONTH_PATTERN
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = MONTH_PATTERN
 
 
 def _f(column: str, **kwargs: Any) -> Any:

@@ -24,13 +24,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     create_model,
     model_validator,
 )
 
-from louyu_research.city.industries import KeyIndustry
+from louyu_research.city.profile import KEY_INDUSTRY_CODE
+from louyu_research.core.periods import MONTH_PATTERN
 
 __all__ = [
     "CATALOGUE",
@@ -79,7 +81,7 @@ def _check_money(value: float) -> float:
 
 
 def _check_period(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+    if not re.fullmatch(MONTH_PATTERN, value):
         raise ValueError("period must be a month YYYY-MM")
     return value
 
@@ -130,6 +132,8 @@ class MoveOutReason(StrEnum):
     unknown = "unknown"
 
 
+#: A key industry by its code; which codes exist is the city profile's (checked on append).
+KeyIndustryCode = Annotated[str, StringConstraints(pattern=KEY_INDUSTRY_CODE)]
 IndustryEdition = Literal["2011", "2017"]
 
 
@@ -206,7 +210,7 @@ class BuildingFeaturedDesignated(EventData):
     """Officially recognised as a featured building (特色楼宇认定)."""
 
     building_id: Id
-    industry: KeyIndustry
+    industry: KeyIndustryCode
 
 
 class BuildingFeaturedRevoked(EventData):

@@ -31,6 +31,8 @@ from typing import Any
 import polars as pl
 from filelock import FileLock
 
+from louyu_research.city.profile import City, default_city
+
 from . import catalogue as ev
 
 FORMAT = "louyu-log/1"
@@ -124,7 +126,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 class EventLog:
     """An event log folder. Reading needs no lock; writing takes `.lock`."""
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_LOG):
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_LOG, *, city: City | None = None):
         self.path = Path(path)
         meta = self.path / "log.json"
         if not meta.exists():
@@ -136,14 +138,38 @@ class EventLog:
             raise LogError(
                 f"{meta}: unknown format {self.options.get('format')!r}, expected {FORMAT!r}"
             )
+        self.city = self._city(city)
+
+    def _city(self, given: City | None) -> City:
+        """The city the log is about: `given` (checked against the city the log records), or
+        the recorded one when it is the shipped profile; a log without a record is Jiaxing's."""
+        recorded = self.options.get("city")
+        key = recorded.get("key") if isinstance(recorded, dict) else None
+        if given is not None:
+            if key is not None and given.key != key:
+                raise LogError(
+                    f"{self.path}: this log is about city {key!r}, not {given.key!r} (--city)"
+                )
+            return given
+        shipped = default_city()
+        if key is not None and key != shipped.key:
+            raise LogError(
+                f"{self.path}: this log is about city {key!r}: pass its profile folder (--city DIR)"
+            )
+        return shipped
 
     # --- creation ------------------------------------------------------------------------------
 
     @classmethod
     def init(
-        cls, path: str | os.PathLike[str] = DEFAULT_LOG, *, compress_sealed: bool = True
+        cls,
+        path: str | os.PathLike[str] = DEFAULT_LOG,
+        *,
+        compress_sealed: bool = True,
+        city: City | None = None,
     ) -> EventLog:
-        """Create an empty log (refuses a folder that already holds one)."""
+        """Create an empty log about `city` (default: the shipped profile), recorded with its
+        digest in `log.json`; refuses a folder that already holds a log."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         if (p / "log.json").exists():
@@ -152,10 +178,13 @@ class EventLog:
             "format": FORMAT,
             "segments": "utc-month-of-recorded_at",
             "compress_sealed": compress_sealed,
+            "city": (city or default_city()).as_record(),
         }
-        _write_atomic(p / "log.json", (json.dumps(options, indent=2) + "\n").encode())
+        _write_atomic(
+            p / "log.json", (json.dumps(options, indent=2, ensure_ascii=False) + "\n").encode()
+        )
         _write_atomic(p / "HEAD", _head_bytes(Head()))
-        return cls(p)
+        return cls(p, city=city)
 
     # --- HEAD and segments -----------------------------------------------------------------------
 
@@ -426,6 +455,7 @@ class EventLog:
     def _index(self, ids: list[str]) -> _Known:
         frame = self.scan().select("seq", "event_id", "type", "building_id", "tenant_id").collect()
         known = _Known(
+            key_industries=self.city.key_industry_codes,
             buildings=set(
                 frame.filter(pl.col("type") == "BuildingRegistered")["building_id"].to_list()
             ),
@@ -527,6 +557,7 @@ class _Known:
     tenants: set[str] = field(default_factory=set)
     all_ids: Any = None  # a Series of the log's event ids (for retraction targets)
     event_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
+    key_industries: tuple[str, ...] | None = None  # the city's; None: not checked
 
     def check(self, type_: str, data: Any, batch_ids: dict[str, str]) -> list[tuple[str, str]]:
         out = []
@@ -546,6 +577,18 @@ class _Known:
                 (
                     "data.tenant_id",
                     f"unknown tenancy ({data.tenant_id!r}, {data.building_id!r}) (no TenantMovedIn)",
+                )
+            )
+        if (
+            type_ == "BuildingFeaturedDesignated"
+            and self.key_industries is not None
+            and data.industry not in self.key_industries
+        ):
+            out.append(
+                (
+                    "data.industry",
+                    f"{data.industry!r} is not a key industry of this city "
+                    f"({', '.join(self.key_industries)})",
                 )
             )
         if type_ == "TenantUpdated" and data.tenant_id not in self.tenants:
@@ -593,7 +636,7 @@ def _verify(log: EventLog) -> list[Finding]:
     findings: list[Finding] = []
     head = log.head
     prev_seq, prev_hash, prev_time = 0, ev.GENESIS_HASH, None
-    known = _Known()
+    known = _Known(key_industries=log.city.key_industry_codes)
     seen: dict[str, int] = {}
     for name in log.segments():
         plain, packed = log.path / name, log.path / (name + ".gz")

@@ -16,7 +16,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.polars import PolarsData
 
-from louyu_research.city.industries import KeyIndustry
+from louyu_research.city.profile import KEY_INDUSTRY_CODE
 from louyu_research.core.frame import Field as F
 from louyu_research.core.frame import (
     FrameModel,
@@ -26,6 +26,7 @@ from louyu_research.core.frame import (
     json_schema,
     validate,
 )
+from louyu_research.core.periods import MONTH_PATTERN
 from louyu_research.log.catalogue import BuildingStatus, Category, Grade
 
 __all__ = [
@@ -47,10 +48,7 @@ __all__ = [
 _CATEGORIES = [c.value for c in Category]
 _GRADES = [g.value for g in Grade]
 _STATUSES = [s.value for s in BuildingStatus]
-_KEY = [k.value for k in KeyIndustry]
-_KEY_OR_OTHER = [*_KEY, "other"]
 _EDITIONS = ["2011", "2017"]
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 _CODE = r"^[A-T][0-9]{0,4}$"
 
 
@@ -96,7 +94,9 @@ class Building(_Frame):
     featured_designated: bool = F(
         "Officially designated a featured building (特色楼宇认定) on this date"
     )
-    designated_industry: str = F("Key industry of the designation", isin=_KEY, nullable=True)
+    designated_industry: str = F(
+        "Key industry of the designation", str_matches=KEY_INDUSTRY_CODE, nullable=True
+    )
 
 
 class Tenancy(_Frame):
@@ -109,7 +109,7 @@ class Tenancy(_Frame):
     industry: str = F("GB/T 4754 code", str_matches=_CODE)
     industry_edition: str = F("Edition of the code: 2011 or 2017", isin=_EDITIONS)
     key_industry: str = F(
-        "Key industry from the code (longest prefix), or other", isin=_KEY_OR_OTHER
+        "Key industry from the code (longest prefix), or other", str_matches=KEY_INDUSTRY_CODE
     )
     registered_here: bool = F("Registered address is this building (属地注册)")
     headquarters: bool = F("Head office (总部企业) flag of the enterprise")
@@ -128,7 +128,7 @@ class Tenant(_Frame):
     tenant_name: str = F("Enterprise name")
     industry: str = F("GB/T 4754 code", str_matches=_CODE)
     industry_edition: str = F("Edition of the code", isin=_EDITIONS)
-    key_industry: str = F("Key industry from the code, or other", isin=_KEY_OR_OTHER)
+    key_industry: str = F("Key industry from the code, or other", str_matches=KEY_INDUSTRY_CODE)
     headcount: int = F("Employees", ge=0, nullable=True)
     headquarters: bool = F("Head office (总部企业) flag")
 
@@ -138,7 +138,7 @@ class TenantTax(_Frame):
 
     tenant_id: str = F("Enterprise id")
     building_id: str = F("Building the tax is attributed to")
-    period: str = F("Month YYYY-MM", str_matches=_MONTH)
+    period: str = F("Month YYYY-MM", str_matches=MONTH_PATTERN)
     amount_yuan: float = F("Tax, yuan (latest restatement)")
 
     @pa.dataframe_check
@@ -150,7 +150,7 @@ class TenantTax(_Frame):
 class CityTax(_Frame):
     """Total tax of the city (district null) or of a district for a month: the tax share's denominator."""
 
-    period: str = F("Month YYYY-MM", str_matches=_MONTH)
+    period: str = F("Month YYYY-MM", str_matches=MONTH_PATTERN)
     district: str = F("District, or null for the city total", nullable=True)
     amount_yuan: float = F("Tax, yuan (latest restatement)")
 
@@ -172,7 +172,7 @@ class BuildingMonth(_Frame):
     """A registered building in a month, at the month's last day (the panel every indicator reads)."""
 
     building_id: str = F("Building id")
-    month: str = F("Month YYYY-MM", str_matches=_MONTH)
+    month: str = F("Month YYYY-MM", str_matches=MONTH_PATTERN)
     month_end: dt.date = F("Last day of the month: the date the row describes")
     name: str = F("Name at month end")
     district: str = F("Administrative district at month end")
@@ -205,10 +205,12 @@ class BuildingMonth(_Frame):
     completed_in_month: bool = F("Completion date within the month")
     retired_in_month: bool = F("Retirement date within the month")
     featured_designated: bool = F("Officially designated featured building at month end")
-    designated_industry: str = F("Key industry of the designation", isin=_KEY, nullable=True)
+    designated_industry: str = F(
+        "Key industry of the designation", str_matches=KEY_INDUSTRY_CODE, nullable=True
+    )
     leading_industry: str = F(
         "Key industry (not other) with the largest occupied area; ties alphabetical",
-        isin=_KEY,
+        str_matches=KEY_INDUSTRY_CODE,
         nullable=True,
     )
     leading_area_share: float = F(

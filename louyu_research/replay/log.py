@@ -76,6 +76,7 @@ from typing import Any
 import polars as pl
 
 from louyu_research.city.industries import classify
+from louyu_research.city.profile import City, default_city
 from louyu_research.city.settings import Settings
 from louyu_research.log.store import EventLog
 
@@ -211,6 +212,7 @@ class Prepared:
     """
 
     position: dict[str, Any]
+    key_industries: tuple[str, ...]  # the city's key industries (codes)
     registry: (
         pl.DataFrame
     )  # one row per registered building: registration and first completion/retirement
@@ -321,9 +323,14 @@ def _end_of_day(
 
 
 def prepare(
-    events: pl.LazyFrame | pl.DataFrame, position: dict[str, Any] | None = None
+    events: pl.LazyFrame | pl.DataFrame,
+    position: dict[str, Any] | None = None,
+    city: City | None = None,
 ) -> Prepared:
-    """Effective events of one cut-off → the versioned frames every replay and panel reads."""
+    """Effective events of one cut-off → the versioned frames every replay and panel reads.
+
+    `city` (default: the shipped profile) says which codes are key industries."""
+    city = city or default_city()
     # Tax reports are most of a log and need 8 of its columns: they are read apart, narrow,
     # after the other events (whose retractions say which reports are void: filtered in the
     # same read).
@@ -643,7 +650,8 @@ def prepare(
             pl.col("occurred_on").alias("valid_from"),
             *[pl.col(c) for c in TENANT_ATTRS if c != "headquarters"],
             pl.col("headquarters").fill_null(False),
-        )
+        ),
+        city.industry_codes,
     )
 
     # Tax: each report gets its tenancy's integer codes in one join (so nothing downstream
@@ -707,6 +715,7 @@ def prepare(
     bv, fv, te, tv, ct, fd = collected
     return Prepared(
         position=position,
+        key_industries=city.key_industry_codes,
         registry=registry,
         building_versions=bv.sort("building_id", "valid_from"),
         featured_versions=fv.sort("building_id", "valid_from"),
@@ -1118,8 +1127,8 @@ class Log(EventLog):
 
     _memo_size = 2
 
-    def __init__(self, path: str | os.PathLike[str] = "events"):
-        super().__init__(path)
+    def __init__(self, path: str | os.PathLike[str] = "events", *, city: City | None = None):
+        super().__init__(path, city=city)
         self._memo: dict[tuple[Any, ...], Prepared] = {}
 
     def prepared(
@@ -1141,7 +1150,7 @@ class Log(EventLog):
             position = self._cut_off_position(lf, head, whole)
             if len(self._memo) >= self._memo_size:
                 self._memo.pop(next(iter(self._memo)))
-            self._memo[key] = prepare(lf, position)
+            self._memo[key] = prepare(lf, position, self.city)
         return self._memo[key]
 
     def _cut_off_position(
@@ -1164,7 +1173,8 @@ class Log(EventLog):
         """The state as of business date `as_of`, as recorded by the cut-off (default: HEAD)."""
         if isinstance(as_of, datetime) or not isinstance(as_of, date):
             raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
-        return state_at(self.prepared(recorded_by=recorded_by, upto_seq=upto_seq), as_of, settings)
+        p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
+        return state_at(p, as_of, settings or self.city.settings)
 
     def panel(
         self,
@@ -1179,7 +1189,10 @@ class Log(EventLog):
         from .panel import building_month_panel
 
         return building_month_panel(
-            self.prepared(recorded_by=recorded_by, upto_seq=upto_seq), start, end, settings
+            self.prepared(recorded_by=recorded_by, upto_seq=upto_seq),
+            start,
+            end,
+            settings or self.city.settings,
         )
 
     def findings_at(
@@ -1210,6 +1223,6 @@ class Log(EventLog):
         return frames.validate(frames.TenantTax, tax)
 
 
-def open_log(path: str | os.PathLike[str] = "events") -> Log:
-    """Open an event log folder for replay."""
-    return Log(path)
+def open_log(path: str | os.PathLike[str] = "events", *, city: City | None = None) -> Log:
+    """Open an event log folder for replay (about `city`: default, the city the log records)."""
+    return Log(path, city=city)

@@ -14,7 +14,6 @@ import re
 
 import polars as pl
 
-from louyu_research.city.industries import KEY_INDUSTRIES
 from louyu_research.city.settings import Settings
 
 from . import frames
@@ -155,13 +154,18 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
     )
 
 
-_KI = sorted(KEY_INDUSTRIES)  # key industries by code: alphabetical, so codes sort like names
 _MONTHS = 65_536  # month_idx < 2**16: (building, industry, month) packs into one 64-bit key
 
 
-def _ki_code(col: str) -> pl.Expr:
-    """The key industry's integer code (null for `other` or none)."""
-    return pl.col(col).replace_strict(_KI, range(len(_KI)), default=None, return_dtype=pl.Int64)
+def _key_industries(p: Prepared) -> list[str]:
+    """The city's key industries by code: alphabetical, so codes sort like names."""
+    return sorted(p.key_industries)
+
+
+def _ki_code(col: str, p: Prepared) -> pl.Expr:
+    """A key industry's integer code (its position in `_key_industries`); `other` is null."""
+    ki = _key_industries(p)
+    return pl.col(col).replace_strict(ki, range(len(ki)), default=None, return_dtype=pl.Int64)
 
 
 def _pair_key() -> pl.Expr:
@@ -236,7 +240,7 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
         pl.DataFrame({"_t": pl.arange(0, p.tenant_codes.height, dtype=pl.UInt32, eager=True)})
         .join(kinds, on="_t", how="left", maintain_order="left")
         .select(
-            pl.when(pl.col("stable")).then(_ki_code("key_industry")).alias("ki"),
+            pl.when(pl.col("stable")).then(_ki_code("key_industry", p)).alias("ki"),
             "_from",
             (~pl.col("stable")).fill_null(False).alias("unstable"),
         )
@@ -278,8 +282,8 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
             "_to",
             "key_industry",
             "p_key_industry",
-            _ki_code("key_industry").alias("ki"),
-            _ki_code("p_key_industry").alias("p_ki"),
+            _ki_code("key_industry", p).alias("ki"),
+            _ki_code("p_key_industry", p).alias("p_ki"),
         )
         .collect(engine=ENGINE)
     )
@@ -431,14 +435,14 @@ def building_month_panel(
         [
             tl.select(
                 "_b",
-                _ki_code("key_industry").alias("ki"),
+                _ki_code("key_industry", p).alias("ki"),
                 "date",
                 pl.col("c_area").alias("a"),
                 pl.col("c_n").alias("n"),
             ),
             tl.select(
                 "_b",
-                _ki_code("p_key_industry").alias("ki"),
+                _ki_code("p_key_industry", p).alias("ki"),
                 "date",
                 (-pl.col("p_c_area")).alias("a"),
                 (-pl.col("p_c_n")).alias("n"),
@@ -522,7 +526,7 @@ def building_month_panel(
     )
     leading_occ = _leaders(leading_occ).with_columns(
         (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
-        pl.lit(pl.Series(_KI)).gather(pl.col("ki")).alias("key_industry"),
+        pl.lit(pl.Series(_key_industries(p))).gather(pl.col("ki")).alias("key_industry"),
     )
     lead_pairs = leading_occ.lazy().select("_b", "ki").unique()
     tax_k = _industry_tax_ytd(p, tax, lead_pairs)

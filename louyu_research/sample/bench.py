@@ -178,11 +178,11 @@ def _naive_fold(
     recs: list[dict[str, Any]], snapshot_at: list[str]
 ) -> tuple[dict, dict, dict, list]:
     """Dicts updated event by event; a snapshot of every building at each month end."""
-    from louyu_research.city.industries import load_mapping
+    from louyu_research.city.profile import default_city
 
     table = {
         (r["edition"], r["code_prefix"]): r["key_industry"]
-        for r in load_mapping().iter_rows(named=True)
+        for r in default_city().industry_codes.iter_rows(named=True)
     }
     cache: dict[tuple[str, str], str] = {}
     buildings: dict[str, dict[str, Any]] = {}
