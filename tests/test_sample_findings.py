@@ -46,7 +46,7 @@ def test_readme_lists_exactly_the_findings_of_the_replay() -> None:
             found.add((d, seq, eid, code))
     assert found == listed
     assert {code for _, _, _, code in found} <= set(FINDING_CODES_ZH)
-    # the planted tax of a departed tenant is among them (issue 4's list)
+    # the planted tax of a departed tenant is among them (the sample's planted problems)
     assert {(153392, "tax_inactive"), (157942, "tax_inactive")} <= {
         (seq, code) for _, seq, _, code in found
     }

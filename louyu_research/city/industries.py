@@ -7,8 +7,8 @@ industries. Both editions of GB/T 4754 are covered because
 they number some classes differently (2011 `Q83` 卫生 is 2017 `Q84`; 2011 `R9030` is 彩票活动, not
 tourism), and an event says which edition its code uses (`industry_edition`, default 2017).
 
-Decisions (DOMAIN_NOTES lists head offices both as a tenant flag and as the codes L7211 企业总部管理
-and J6920 控股公司服务):
+Decisions (head offices appear both as a tenant flag and as the codes L7211 企业总部管理 and
+J6920 控股公司服务):
 
 - `headquarters` as a *key industry* comes only from those codes, so a building full of head
   offices can lead with it; the tenant flag `headquarters` (总部企业) is kept apart and counted

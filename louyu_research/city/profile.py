@@ -44,6 +44,8 @@ PROFILE = "city.toml"
 #: A key industry's code: what events and frames carry (lowercase ASCII, digits, underscore).
 KEY_INDUSTRY_CODE = r"^[a-z][a-z0-9_]{0,31}$"
 _CODE_RE = re.compile(KEY_INDUSTRY_CODE)
+#: The panel packs a building and a key industry into one integer key, 4 bits for the industry.
+MAX_KEY_INDUSTRIES = 16
 Lang = Literal["zh", "en"]
 
 
@@ -181,6 +183,8 @@ def load_city(folder: str | Path | None = None) -> City:
         if code in {k.code for k in keys}:
             raise CityError(f"{where}: {at}.code: {code!r} listed twice")
         keys.append(KeyIndustry(code, zh, en))
+    if len(keys) > MAX_KEY_INDUSTRIES:
+        raise CityError(f"{where}: key_industries: at most {MAX_KEY_INDUSTRIES} (got {len(keys)})")
 
     paths = {
         n: _file(root, where, data, n, required)

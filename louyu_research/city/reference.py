@@ -1,6 +1,6 @@
 """Reference tables the figures depend on: the plan's targets and the city's divisions.
 
-Both ship as CSV files in `louyu_research/data/` and are *data, not code*: a user passes
+Both are tables of a city profile (`city/jiaxing/` ships) and are *data, not code*: a user passes
 their own file (another city's plan, a redrawn street boundary) and it goes through the
 same checks. A bad file fails at load time with the row (1-based data row, and its line in
 the file) and the reason, never later as a wrong figure.

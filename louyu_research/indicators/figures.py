@@ -53,6 +53,7 @@ import polars as pl
 from louyu_research.city.profile import City, default_city
 from louyu_research.city.reference import street_areas
 from louyu_research.city.settings import FeaturedRule, Settings
+from louyu_research.core.periods import Month, MonthError, MonthLike
 
 Level = Literal["building", "street", "reporting_area", "city"]
 LEVELS: tuple[Level, ...] = ("building", "street", "reporting_area", "city")
@@ -128,44 +129,29 @@ FIGURE_COLUMNS = (
 )
 
 
-class MonthError(ValueError):
-    """A month that is malformed or outside what the data covers."""
-
-
 # --- months ---------------------------------------------------------------------------------
+# Frames carry months as `YYYY-MM` text (it sorts like the months); these helpers work on that
+# text through the one `Month` value type, so the format has one definition (`core.periods`).
 
 
-def parse_month(value: str) -> str:
-    """`YYYY-MM` checked; returns it unchanged."""
-    try:
-        datetime.strptime(value, "%Y-%m")
-    except (TypeError, ValueError):
-        raise MonthError(f"not a month YYYY-MM: {value!r}") from None
-    if len(value) != 7:
-        raise MonthError(f"not a month YYYY-MM: {value!r}")
-    return value
+def parse_month(value: MonthLike) -> str:
+    """A month checked (`YYYY-MM`, a `date` or a `Month`), as the text frames carry."""
+    return str(Month.parse(value))
 
 
-def shift_month(month: str, by: int) -> str:
+def shift_month(month: MonthLike, by: int) -> str:
     """`month` moved by `by` months (negative: earlier)."""
-    y, m = int(month[:4]), int(month[5:7])
-    idx = y * 12 + (m - 1) + by
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+    return str(Month.parse(month).shift(by))
 
 
-def month_range(start: str, end: str) -> list[str]:
+def month_range(start: MonthLike, end: MonthLike) -> list[str]:
     """Every month from start to end inclusive."""
-    out, m = [], start
-    while m <= end:
-        out.append(m)
-        m = shift_month(m, 1)
-    return out
+    return [str(m) for m in Month.range(start, end)]
 
 
-def month_end(month: str) -> date:
+def month_end(month: MonthLike) -> date:
     """The last day of a month."""
-    nxt = shift_month(month, 1)
-    return date.fromordinal(date(int(nxt[:4]), int(nxt[5:7]), 1).toordinal() - 1)
+    return Month.parse(month).last_day
 
 
 # --- building level -------------------------------------------------------------------------

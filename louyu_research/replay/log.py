@@ -7,9 +7,9 @@ vectorised Polars: events → versions/intervals (forward fills and as-of joins 
 → frames; there is no Python loop per event. `Log.panel` (panel.py) builds the monthly
 BuildingMonth panel from the same intermediate frames, so both always agree.
 
-Contract notes (/tmp/contract.md, B → C): every promised column is there with its meaning;
-additions only: `Building.registered_on`, `Tenancy.unit`, `Finding.code` (with
-`FINDING_CODES_ZH`), and in the panel `registered` (registration occurred by month end) and
+Beyond what EVENTS.md promises (every column is there with its meaning), additions only:
+`Building.registered_on`, `Tenancy.unit`, `Finding.code` (with `FINDING_CODES_ZH`), and in the
+panel `registered` (registration occurred by month end) and
 `tenancy_area_m2` (the uncapped sum; `occupied_area_m2` is capped at rentable area). The `tax`
 frame is in the order of the reports (`seq`), not sorted: it has millions of rows, and sorting
 is left to whoever shows it (`louyu state` does).

@@ -10,11 +10,10 @@ tenancies × months. See replay.py for the rules and decisions.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 from louyu_research.city.settings import Settings
+from louyu_research.core.periods import Month, MonthError, MonthLike
 
 from . import frames
 from .log import (
@@ -31,23 +30,26 @@ from .log import (
 
 __all__ = ["building_month_panel", "month_range"]
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
-
-def _parse_month(value: str, what: str) -> int:
-    m = _MONTH.match(value or "")
-    if not m:
-        raise ValueError(f"{what}: not a month YYYY-MM: {value!r}")
-    return int(m.group(1)) * 12 + int(m.group(2)) - 1
-
-
-def month_range(start: str, end: str) -> pl.DataFrame:
+def month_range(start: MonthLike, end: MonthLike) -> pl.DataFrame:
     """Months from `start` to `end` inclusive: month, month_idx, month_start, month_end."""
-    a, b = _parse_month(start, "start"), _parse_month(end, "end")
+    try:
+        a, b = Month.parse(start), Month.parse(end)
+    except MonthError as err:
+        which = "start" if not _is_month(start) else "end"
+        raise MonthError(f"{which}: {err}") from None
     if a > b:
-        raise ValueError(f"start {start} is after end {end}")
-    idx = pl.Series("month_idx", range(a, b + 1), dtype=pl.Int32)
+        raise MonthError(f"start {a} is after end {b}")
+    idx = pl.Series("month_idx", range(a.index, b.index + 1), dtype=pl.Int32)
     return _months(idx)
+
+
+def _is_month(value: MonthLike) -> bool:
+    try:
+        Month.parse(value)
+    except MonthError:
+        return False
+    return True
 
 
 def _months(idx: pl.Series) -> pl.DataFrame:
