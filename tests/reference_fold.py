@@ -91,19 +91,50 @@ def cut(
 def latest_tax(
     live: list[dict[str, Any]],
 ) -> tuple[dict[tuple[str, str, str], float], dict[tuple[str, str | None], float]]:
-    tax: dict[tuple[str, str, str], tuple[int, float]] = {}
+    # the latest report per (tenant, building, period, part); part None is the total
+    by_part: dict[tuple[str, str, str, str | None], tuple[int, float]] = {}
     city: dict[tuple[str, str | None], tuple[int, float]] = {}
     for r in live:
         d = r["data"]
         if r["type"] == "TaxReported":
-            k = (d["tenant_id"], d["building_id"], d["period"])
-            if k not in tax or tax[k][0] < r["seq"]:
-                tax[k] = (r["seq"], d["amount_yuan"])
+            k = (d["tenant_id"], d["building_id"], d["period"], d.get("part"))
+            if k not in by_part or by_part[k][0] < r["seq"]:
+                by_part[k] = (r["seq"], d["amount_yuan"])
         elif r["type"] == "CityTaxReported":
             k2 = (d["period"], d.get("district"))
             if k2 not in city or city[k2][0] < r["seq"]:
                 city[k2] = (r["seq"], d["amount_yuan"])
-    return {k: v[1] for k, v in tax.items()}, {k: v[1] for k, v in city.items()}
+    # the total, or the sum of the latest parts, whichever form was recorded later
+    forms: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = defaultdict(
+        lambda: {"total": [], "parts": []}
+    )
+    for (t, b, period, part), seq_amount in by_part.items():
+        forms[(t, b, period)]["total" if part is None else "parts"].append(seq_amount)
+    tax: dict[tuple[str, str, str], float] = {}
+    for k, f in forms.items():
+        total_seq = max((s for s, _ in f["total"]), default=0)
+        parts_seq = max((s for s, _ in f["parts"]), default=0)
+        if total_seq > parts_seq:
+            tax[k] = f["total"][0][1]
+        else:
+            tax[k] = round(sum(a for _, a in f["parts"]), 2)  # money in fen
+    return tax, {k: v[1] for k, v in city.items()}
+
+
+def mixed_tax_forms(live: list[dict[str, Any]], as_of: date) -> set[tuple[str, str, str]]:
+    """(tenant, building, period) keys reported both as a total and by part: a finding, dated
+    by the key's latest report (so it shows in a replay as of that date on)."""
+    total = set()
+    parts = set()
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in live:
+        if r["type"] == "TaxReported":
+            d = r["data"]
+            k = (d["tenant_id"], d["building_id"], d["period"])
+            (total if d.get("part") is None else parts).add(k)
+            if k not in latest or latest[k]["seq"] < r["seq"]:
+                latest[k] = r
+    return {k for k in total & parts if date.fromisoformat(latest[k]["occurred_on"]) <= as_of}
 
 
 def fold(

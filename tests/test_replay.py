@@ -162,6 +162,45 @@ def test_the_latest_restatement_wins(tmp_path: Path) -> None:
     assert city.rows() == [("2016-03", None, 1100.0), ("2016-03", "南湖区", 2000.0)]
 
 
+def test_tax_by_bureau_sums_the_latest_parts_or_takes_the_later_total(tmp_path: Path) -> None:
+    k = Kit()
+    drafts = [
+        k.building("B1"),
+        k.move_in("T1", "B1", "2016-01-10"),
+        k.tax("T1", "B1", "2016-03", 100.10, part="national"),  # seq 3
+        k.tax("T1", "B1", "2016-03", 50.20, part="local"),  # seq 4
+        k.tax("T1", "B1", "2016-03", 120.00, part="national"),  # seq 5: national restated
+        k.tax("T1", "B1", "2016-03", 300.00),  # seq 6: a total, later than both parts
+        k.tax("T1", "B1", "2016-03", 60.00, part="local"),  # seq 7: local restated, later again
+        k.tax("T1", "B1", "2016-04", 70.00),  # seq 8: another period, a total only
+    ]
+    log = write_log(tmp_path / "ev", drafts)
+    as_of = D("2016-12-31")
+
+    def march(**cut: int) -> float:
+        amount = rows(log.replay(as_of, **cut).tax, "period")["2016-03"]["amount_yuan"]
+        return round(amount, 2)  # money in yuan from fen: compared to the fen
+
+    assert march(upto_seq=4) == 150.30  # 100.10 + 50.20
+    assert march(upto_seq=5) == 170.20  # 120.00 + 50.20
+    assert march(upto_seq=6) == 300.00  # the total was recorded after both parts
+    assert march() == 180.00  # 120.00 + 60.00: the local part was recorded after the total
+    assert rows(log.replay(as_of).tax, "period")["2016-04"]["amount_yuan"] == 70.00
+    assert log.replay(as_of).tax.height == 2  # one row per tenant, building and period
+
+    def mixed(**cut: int) -> list[int]:
+        f = log.replay(as_of, **cut).findings
+        return f.filter(pl.col("code") == "tax_parts_mixed")["seq"].to_list()
+
+    assert mixed(upto_seq=5) == []
+    assert mixed(upto_seq=6) == [6]
+    assert mixed() == [7]
+    assert "tax_parts_mixed" in FINDING_CODES_ZH
+    panel = log.panel("2016-03", "2016-04")
+    assert round(rows(panel, "month")["2016-03"]["tax_yuan"], 2) == 180.00
+    assert round(rows(panel, "month")["2016-04"]["tax_yuan_ytd"], 2) == 250.00  # 180 + 70
+
+
 def test_a_building_moved_to_another_street_counts_there_from_that_date_only(
     tmp_path: Path,
 ) -> None:
@@ -461,14 +500,19 @@ def assert_same_state(log, records, as_of: date, cut: dict) -> None:
     for key, w in want["tenants"].items():
         assert {c: got_n[key][c] for c in w} == w
     assert {
-        (r["tenant_id"], r["building_id"], r["period"]): r["amount_yuan"]
+        (r["tenant_id"], r["building_id"], r["period"]): _norm(r["amount_yuan"])
         for r in state.tax.iter_rows(named=True)
-    } == tax
+    } == {k: _norm(v) for k, v in tax.items()}
     assert {
         (r["period"], r["district"]): r["amount_yuan"] for r in state.city_tax.iter_rows(named=True)
     } == city
     got_f = set(state.findings.filter(pl.col("code") == "tax_inactive")["seq"].to_list())
     assert got_f == ref.tax_inactive(live, as_of)
+    by_seq = {r["seq"]: r["data"] for r in live}
+    mixed = state.findings.filter(pl.col("code") == "tax_parts_mixed")["seq"].to_list()
+    assert {
+        (by_seq[s]["tenant_id"], by_seq[s]["building_id"], by_seq[s]["period"]) for s in mixed
+    } == ref.mixed_tax_forms(live, as_of)
 
 
 cut_offs = st.one_of(

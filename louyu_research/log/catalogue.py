@@ -134,6 +134,15 @@ class MoveOutReason(StrEnum):
 
 #: A key industry by its code; which codes exist is the city profile's (checked on append).
 KeyIndustryCode = Annotated[str, StringConstraints(pattern=KEY_INDUSTRY_CODE)]
+
+
+class TaxPart(StrEnum):
+    """Which bureau's part of a tax report (before the 2018 merger they reported apart)."""
+
+    national = "national"  # 国税
+    local = "local"  # 地税
+
+
 IndustryEdition = Literal["2011", "2017"]
 
 
@@ -281,12 +290,18 @@ class TenantMovedOut(EventData):
 
 
 class TaxReported(EventData):
-    """Tax paid by a tenant in a month, attributed to a building; the latest report wins."""
+    """Tax paid by a tenant in a month, attributed to a building; the latest report wins.
+
+    `part` names the bureau (national 国税 / local 地税) when the two reported apart; absent, the
+    report is the total. The latest report per (tenant, building, period, part) counts, and the
+    amount is the latest total or the sum of the latest parts, whichever was recorded later.
+    """
 
     tenant_id: TenantId
     building_id: Id
     period: Period
     amount_yuan: Money
+    part: TaxPart | None = None
 
 
 class CityTaxReported(EventData):

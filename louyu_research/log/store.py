@@ -18,6 +18,7 @@ Nothing before HEAD is ever rewritten; sealing only changes how a segment is sto
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -37,6 +38,9 @@ from . import catalogue as ev
 
 FORMAT = "louyu-log/1"
 DEFAULT_LOG = Path("events")
+# The flat frame's columns, in the Parquet cache's name: a cache written before a field was
+# added to the catalogue is rebuilt rather than read with a missing column.
+_FRAME_TAG = hashlib.sha256(repr(list(ev.EVENT_FRAME_SCHEMA.items())).encode()).hexdigest()[:8]
 
 
 class LogError(Exception):
@@ -263,7 +267,7 @@ class EventLog:
         if not src.exists():
             src = self.path / (name + ".gz")
         st = src.stat()
-        cache = self.path / ".cache" / f"{name}.{st.st_size}.{st.st_mtime_ns}.parquet"
+        cache = self.path / ".cache" / f"{name}.{st.st_size}.{st.st_mtime_ns}.{_FRAME_TAG}.parquet"
         if not cache.exists():
             cache.parent.mkdir(exist_ok=True)
             for stale in cache.parent.glob(f"{name}.*.parquet"):

@@ -21,8 +21,11 @@ Rules, as EVENTS.md states them:
   business date). A retraction may itself be retracted, which revives its target.
 - Attribute state as of D: per building / tenant / tenancy, the latest value among events with
   `occurred_on` ≤ D, ties broken by `seq`. An event sets only the fields it carries.
-- Tax: the latest recorded `TaxReported` (highest `seq`) for (tenant, building, period) replaces
-  earlier ones; the same for `CityTaxReported` per (period, district).
+- Tax: the latest recorded `TaxReported` (highest `seq`) for (tenant, building, period, part)
+  replaces earlier ones; the amount of (tenant, building, period) is the latest total (no
+  `part`) or the sum of the latest of each part (national, local), whichever form was recorded
+  later (the higher `seq`). A key with both forms is a `tax_parts_mixed` finding, reported on
+  its latest report. The same latest-wins rule for `CityTaxReported` per (period, district).
 
 Decisions where the contract is silent (a careful statistician's reading, tested):
 
@@ -143,6 +146,7 @@ FINDING_CODES_ZH = {
     "change_inactive": "变更不存续的租户关系",
     "unknown_tenant": "更新未入驻的企业",
     "unknown_tenancy": "税收所属租户关系不存在（入驻已撤销）",
+    "tax_parts_mixed": "同一企业、楼宇和所属期的税收既有合计又有国税、地税分项",
     "tax_inactive": "税收所属期不在租户关系存续期内（已迁出或尚未入驻）",
     "over_rentable": "入驻面积超过楼宇可租面积",
 }
@@ -155,6 +159,7 @@ _TAX_COLUMNS = (  # `type` is TaxReported for all of them: not read, set where a
     "building_id",
     "period",
     "amount_yuan",
+    "part",
 )
 
 # Columns of the flat event frame that replay reads (projection pushdown into the Parquet cache).
@@ -659,7 +664,9 @@ def prepare(
     # not in the replay, or of a tenancy without a move-in, is kept too.
     spells = spells.collect(engine=ENGINE)
     coded, building_codes, tenant_codes = _code_tax(tax_all, spells, registry)
-    latest = _latest_rows(coded)
+    # reports split by bureau (`part`) are rare: without any, parts cost nothing
+    has_parts = bool(coded.get_column("part").is_not_null().any())
+    latest = _latest_rows(coded, by_part=has_parts)
     tax = coded.select(
         "tenant_id",
         "building_id",
@@ -670,9 +677,26 @@ def prepare(
         "month_idx",
         "_b",
         "_t",
+        *(["part", "event_id"] if has_parts else []),
     )
     if not latest.all():
         tax = tax.filter(latest)
+    if has_parts:
+        tax, mixed = _combine_parts(tax)
+        findings.append(
+            _finding(
+                mixed.lazy(),
+                "tax_parts_mixed",
+                _fmt(
+                    "tax of tenant {} in building {} for {} is reported both as a total and by "
+                    "bureau (national, local); the form recorded later counts: {}",
+                    "tenant_id",
+                    "building_id",
+                    "period",
+                    "_form",
+                ),
+            )
+        )
     unregistered, orphans, tax_unspelled = _tax_against_spells(coded, spells)
     findings += [
         _finding(
@@ -819,8 +843,64 @@ def _distinct(key: pl.Series) -> int:
     return key.n_unique()
 
 
-def _latest_rows(coded: pl.DataFrame) -> pl.Series:
-    """Rows holding the latest report (highest `seq`) of their (tenant, building, period).
+def _combine_parts(tax: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The latest report of each (tenant, building, period, part) → one amount per (tenant,
+    building, period): the total (no `part`) or the sum of the parts, whichever form holds the
+    later report. Returns the combined reports (in `seq` order, each keyed by the latest report
+    of the form that counts) and, for keys holding both forms, that latest report as a finding.
+    """
+    keys = ["tenant_id", "building_id", "period"]
+    is_part = pl.col("part").is_not_null()
+    split = tax.filter(is_part).select(keys).unique()
+    whole = tax.join(split, on=keys, how="anti")
+    grouped = (
+        tax.join(split, on=keys, how="semi")
+        .sort("seq")
+        .group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("seq").filter(~is_part).max().alias("_total_seq"),
+            pl.col("seq").filter(is_part).max().alias("_parts_seq"),
+            pl.col("amount_fen").filter(~is_part).last().alias("_total_fen"),
+            pl.col("amount_fen").filter(is_part).sum().alias("_parts_fen"),
+            pl.col("seq").last(),
+            pl.col("event_id").last(),
+            pl.col("occurred_on").last(),
+            pl.col("month_idx").first(),
+            pl.col("_b").first(),
+            pl.col("_t").first(),
+        )
+    )
+    total_later = pl.col("_total_seq").is_not_null() & (
+        pl.col("_parts_seq").is_null() | (pl.col("_total_seq") > pl.col("_parts_seq"))
+    )
+    chosen = grouped.with_columns(
+        pl.when(total_later)
+        .then(pl.col("_total_fen"))
+        .otherwise(pl.col("_parts_fen"))
+        .alias("amount_fen"),
+        pl.when(total_later)
+        .then(pl.lit("the total"))
+        .otherwise(pl.lit("the sum of the parts"))
+        .alias("_form"),
+    )
+    mixed = chosen.filter(
+        pl.col("_total_seq").is_not_null() & pl.col("_parts_seq").is_not_null()
+    ).select(
+        "seq",
+        "event_id",
+        pl.lit("TaxReported").alias("type"),
+        "occurred_on",
+        *keys,
+        "_form",
+    )
+    columns = [c for c in tax.columns if c not in ("part", "event_id")]
+    combined = pl.concat([whole.select(columns), chosen.select(columns)]).sort("seq")
+    return combined, mixed
+
+
+def _latest_rows(coded: pl.DataFrame, *, by_part: bool = False) -> pl.Series:
+    """Rows holding the latest report (highest `seq`) of their (tenant, building, period) or,
+    `by_part`, of their (tenant, building, period, part).
 
     Restatements are rare among millions of reports: the integer key (tenancy code, month) of
     the reports of known tenancies proves them distinct with one count in the usual case; the
@@ -834,6 +914,11 @@ def _latest_rows(coded: pl.DataFrame) -> pl.Series:
     month = coded.get_column("month_idx")
     first, span = month.min(), month.max() - month.min() + 1  # type: ignore[operator]
     key = (coded.get_column("_k").cast(pl.Int64) * span + (month - first)).rename("key")
+    if by_part:  # a third of the key per part: total (null), national, local
+        part = coded.get_column("part").replace_strict(
+            {"national": 1, "local": 2}, default=0, return_dtype=pl.Int64
+        )
+        key = (key * 3 + part).rename("key")
     known_rows = has_k.arg_true()
     known_key = key if known_rows.len() == key.len() else key.gather(known_rows)
     if _distinct(known_key) < known_key.len():
@@ -844,9 +929,8 @@ def _latest_rows(coded: pl.DataFrame) -> pl.Series:
             keep = keep.scatter(rows.filter(~last.to_series()), False)
     other = (~has_k).arg_true()
     if other.len():
-        last = coded[other].select(
-            pl.struct(["tenant_id", "building_id", "period"]).is_last_distinct()
-        )
+        fields = ["tenant_id", "building_id", "period", *(["part"] if by_part else [])]
+        last = coded[other].select(pl.struct(fields).is_last_distinct())
         keep = keep.scatter(other.filter(~last.to_series()), False)
     return keep
 
