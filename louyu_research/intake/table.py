@@ -26,7 +26,7 @@ from .columns import (
     normalise_header,
 )
 from .issues import Issue
-from .readers import META_SHEET, Sheet
+from .readers import Sheet
 
 HEADER_SEARCH_ROWS = 30
 
@@ -91,7 +91,7 @@ def read_table(kind: str, sheets: list[Sheet]) -> Table:
     ignored: list[str] = []
     other_kinds: dict[str, int] = {}
     file = sheets[0].file if sheets else "?"
-    data_sheets = [s for s in sheets if s.name != META_SHEET]
+    data_sheets = [s for s in sheets if not (s.name or "").startswith("_")]
     for sheet in data_sheets:
         at, scores = _find_header(sheet, kind)
         if at is None:
