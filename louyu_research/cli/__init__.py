@@ -1,7 +1,7 @@
 """The `louyu` command: a thin face over the package.
 
 Each domain registers its commands from its own module (`register(app)`), so the CLI reads
-like the package: log, replay, simulate, indicators, report. Exit codes: 0 fine, 1 findings
+like the package: log, replay, simulate, indicators, report, intake. Exit codes: 0 fine, 1 findings
 (verify found problems, a batch was rejected), 2 usage (bad arguments or settings).
 """
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in ("log", "replay", "simulate", "indicators", "report"):
+for _module in ("log", "replay", "simulate", "indicators", "report", "intake"):
     importlib.import_module(f"{__name__}.{_module}").register(app)
 
 

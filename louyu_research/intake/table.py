@@ -78,7 +78,8 @@ def _find_header(sheet: Sheet, kind: str) -> tuple[int | None, dict[str, int]]:
                 best[k] = (s, i)
     scores = {k: v[0] for k, v in best.items()}
     mine = best.get(kind)
-    if mine is None or mine[0] < 2:
+    others = max((v for k, v in scores.items() if k != kind), default=0)
+    if mine is None or mine[0] < 2 or mine[0] < others:
         return None, scores
     return mine[1], scores
 
@@ -96,7 +97,7 @@ def read_table(kind: str, sheets: list[Sheet]) -> Table:
         at, scores = _find_header(sheet, kind)
         if at is None:
             for k, s in scores.items():
-                if k != kind and s >= 2:
+                if k != kind and s >= max(2, scores.get(kind, 0)):
                     other_kinds[k] = max(other_kinds.get(k, 0), s)
             continue
         frame, mapped, sheet_issues, extra = _read_sheet(kind, sheet, at)
