@@ -86,7 +86,6 @@ def _read_csv(p: Path, data: bytes) -> Sheet:
             has_header=False,
             infer_schema=False,
             truncate_ragged_lines=True,
-            missing_utf8_is_empty_string=False,
             raise_if_empty=False,
         )
     except pl.exceptions.ComputeError as err:

@@ -303,7 +303,7 @@ def tax_change(
             )
         )
     change.drafts = drafts
-    split = rows.filter(pl.col("attribution") != "single")
+    split = rows.filter(pl.col("attribution") == "area")
     change.report = {
         "matched": rows.select(
             "taxpayer_id",
@@ -345,7 +345,7 @@ def tax_change(
         .agg(
             pl.len().alias("tax_rows"),
             (pl.col("amount_fen").sum() / FEN).alias("tax_yuan"),
-            (pl.col("attribution") != "single").sum().cast(pl.Int64).alias("split"),
+            (pl.col("attribution") == "area").sum().cast(pl.Int64).alias("split"),
             pl.col("_logged_fen")
             .ne_missing(pl.col("amount_fen"))
             .sum()
