@@ -4,9 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
 
-# System packages: a CJK font for charts and PDFs, Chromium for the HTML test, poppler for PDF checks.
+# System packages: a CJK font for charts and PDFs, Chromium for the HTML test, poppler for PDF checks,
+# LibreOffice Calc for the test that takes intake templates through a real office suite.
 need=()
-for pkg in fonts-noto-cjk chromium poppler-utils; do
+for pkg in fonts-noto-cjk chromium poppler-utils libreoffice-calc; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
