@@ -86,7 +86,9 @@ def intake(
     except IntakeUsageError as err:
         usage_error(str(err))
     except IntakeRejected as err:
-        _rejected(err.issues, kind.value, month, out)
+        _rejected(
+            err.issues, files[0].stem if len(files) == 1 else f"{kind.value}-{month or 'all'}", out
+        )
         raise typer.Exit(1) from None
     zh, en = KIND_NAMES[kind.value]
     what = "已追加 / appended" if apply else "试运行（未追加）/ dry run (nothing appended)"
@@ -114,13 +116,13 @@ def intake(
         typer.echo("确认无误后加 --apply 追加 / add --apply to append")
 
 
-def _rejected(issues: list, kind: str, month: str | None, out: Path) -> None:
+def _rejected(issues: list, stem: str, out: Path) -> None:
     for issue in issues[:SHOWN_ISSUES]:
         typer.echo(str(issue), err=True)
     if len(issues) > SHOWN_ISSUES:
         typer.echo(f"… {len(issues) - SHOWN_ISSUES} more", err=True)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{kind}-{month or 'all'}.issues.csv"
+    path = out / f"{stem}.issues.csv"
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(["文件 file", "工作表 sheet", "行 row", "列 column", "问题", "problem"])
