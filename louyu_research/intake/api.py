@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from ..log import AppendRejected
+from ..log.store import AppendRejected
 from ..replay import Log, open_log
 from .buildings import buildings_change
 from .change import SUMMARY_ZH, Change, is_month, month_end

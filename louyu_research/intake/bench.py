@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from ..events import _USCC_CHARS, _USCC_WEIGHTS
+from ..log.catalogue import _USCC_CHARS, _USCC_WEIGHTS
 from ..replay import open_log
 from .api import IntakeOptions, intake
 from .change import month_end, previous_month

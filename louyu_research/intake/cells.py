@@ -15,7 +15,7 @@ from datetime import date
 
 import polars as pl
 
-from ..events import _USCC_CHARS, _USCC_WEIGHTS
+from ..log.catalogue import _USCC_CHARS, _USCC_WEIGHTS
 from .columns import AREA_UNITS, CHOICE_LISTS, CHOICES, MONEY_UNITS, UNITS
 
 EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system (after its 1900-02-29)

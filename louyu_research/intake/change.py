@@ -9,19 +9,16 @@ names the file, sheet and row (`import:roster-2016-03.xlsx#入驻企业名录!12
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import polars as pl
 
-from ..events import canonical_json
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from ..core.periods import Month, MonthError
+from ..log.catalogue import canonical_json
 
 #: Short names of the event types in ids.
 _ABBR = {
@@ -56,21 +53,23 @@ SUMMARY_ZH = {
 
 
 def is_month(value: str) -> bool:
-    return bool(_MONTH.match(value))
+    try:
+        Month.parse(value)
+    except MonthError:
+        return False
+    return True
 
 
 def month_end(month: str) -> date:
-    y, m = int(month[:4]), int(month[5:7])
-    return date(y, m, calendar.monthrange(y, m)[1])
+    return Month.parse(month).last_day
 
 
 def month_start(month: str) -> date:
-    return date(int(month[:4]), int(month[5:7]), 1)
+    return Month.parse(month).first_day
 
 
 def previous_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
+    return str(Month.parse(month).shift(-1))
 
 
 def source_of(file: str, sheet: str | None, row: int | None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from ..reference import load_divisions
+from ..city.reference import load_divisions
 from ..replay import State
 from .change import Change, draft, month_end, source_of
 from .issues import Issue

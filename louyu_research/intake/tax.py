@@ -23,7 +23,7 @@ from typing import Any, Literal
 import polars as pl
 
 from ..log import EventLog
-from ..replay import Prepared, _voided_ids
+from ..replay.log import Prepared, _voided_ids
 from .change import Change, draft, month_end, month_start, source_of
 from .issues import Issue
 from .table import Table

@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
-from ..industries import default_mapping
-from ..reference import load_divisions
+from ..city.industries import default_mapping
+from ..city.reference import load_divisions
 from ..replay import Log
 from .change import month_end, previous_month
 from .columns import CHOICE_LISTS, SPECS, Column
