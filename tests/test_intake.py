@@ -731,3 +731,28 @@ def test_outputs_are_written_where_asked(tmp_path: Path) -> None:
     assert T5 in {d["data"]["tenant_id"] for d in lines} and T3 in {
         d["data"]["tenant_id"] for d in lines
     }
+
+
+def test_tax_of_a_tenant_that_left_during_the_period(tmp_path: Path) -> None:
+    log = city(tmp_path / "ev")
+    rows = [
+        *b1_roster_march()[:3],
+        roster_row(
+            "南湖金融大厦", T3, "小微咨询", 100, "否", "I65", 状态="已迁出", 迁出日期="2016-03-20"
+        ),
+    ]
+    intake(
+        "roster",
+        [write_xlsx(tmp_path / "r.xlsx", ROSTER_HEADERS, rows)],
+        log=log.path,
+        month="2016-03",
+        apply=True,
+    )
+    tax = [[T3, "小微咨询", "2016-03", 300, None], [T3, "小微咨询", "2016-04", 40, None]]
+    change = plan("tax", [write_xlsx(tmp_path / "t.xlsx", TAX_HEADERS, tax)], log=log.path)
+    # in B1 until 2016-03-20: March's tax is B1's; in April T3 is in no building
+    assert [(d["data"]["building_id"], d["data"]["period"]) for d in change.drafts] == [
+        ("B1", "2016-03")
+    ]
+    unmatched = change.report["unmatched"]
+    assert unmatched.select("period", "reason").rows() == [("2016-04", "no_tenancy")]
