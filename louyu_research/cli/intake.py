@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..log import DEFAULT_LOG
-from .common import LogOption, echo_table, usage_error
+from .common import CityOption, LogOption, city_profile, echo_table, usage_error
+
+if TYPE_CHECKING:
+    from ..replay import Log
 
 DEFAULT_OUT = Path("intake-runs")
 SHOWN_ISSUES = 200
@@ -54,6 +57,7 @@ def intake(
         bool, typer.Option("--apply", help="Append the change (default: a dry run).")
     ] = False,
     log: LogOption = DEFAULT_LOG,
+    city: CityOption = None,
     out: OutOption = DEFAULT_OUT,
     allow_mass_move_out: Annotated[
         bool,
@@ -79,10 +83,11 @@ def intake(
     if not 0 < max_move_out_share <= 1:
         usage_error(f"--max-move-out-share must be in (0, 1], got {max_move_out_share:g}")
     options = IntakeOptions(max_move_out_share, allow_mass_move_out, attribution.value)
+    the_log = _open(log, city)
     try:
-        change = plan(kind.value, list(files), log=log, month=month, options=options)
+        change = plan(kind.value, list(files), log=the_log, month=month, options=options)
         if apply:
-            change = append_change(change, log)
+            change = append_change(change, the_log)
     except IntakeUsageError as err:
         usage_error(str(err))
     except IntakeRejected as err:
@@ -149,12 +154,13 @@ def _month(month: str) -> str:
     return month
 
 
-def _open(log: Path):
+def _open(log: Path, city: Path | None) -> Log:
+    """The log for replay, about the `--city` profile (default: the city the log records)."""
     from ..log import LogError
     from ..replay import open_log
 
     try:
-        return open_log(log)
+        return open_log(log, city=city_profile(city))
     except LogError as err:
         usage_error(str(err))
 
@@ -164,6 +170,7 @@ def template_roster(
     street: Annotated[str, typer.Option(help="The street (街道) or town (镇), e.g. 新兴街道.")],
     month: Annotated[str, typer.Option(help="The month YYYY-MM the roster will describe.")],
     log: LogOption = DEFAULT_LOG,
+    city: CityOption = None,
     out: Annotated[Path | None, typer.Option(help="The .xlsx to write.")] = None,
 ) -> None:
     """A street's roster for a month, pre-filled with its tenants at the previous month end."""
@@ -172,7 +179,7 @@ def template_roster(
     month = _month(month)
     path = out or Path(f"roster-{street}-{month}.xlsx")
     try:
-        roster_template(_open(log), street, month, path)
+        roster_template(_open(log, city), street, month, path)
     except ValueError as err:
         usage_error(str(err))
     typer.echo(f"wrote {path}")
@@ -183,6 +190,7 @@ def template_buildings(
     month: Annotated[str, typer.Option(help="The month YYYY-MM.")],
     street: Annotated[str | None, typer.Option(help="Only this street's buildings.")] = None,
     log: LogOption = DEFAULT_LOG,
+    city: CityOption = None,
     out: Annotated[Path | None, typer.Option(help="The .xlsx to write.")] = None,
 ) -> None:
     """The buildings register, pre-filled at the previous month end."""
@@ -190,7 +198,7 @@ def template_buildings(
 
     month = _month(month)
     path = out or Path(f"buildings-{street + '-' if street else ''}{month}.xlsx")
-    buildings_template(_open(log), month, path, street=street)
+    buildings_template(_open(log, city), month, path, street=street)
     typer.echo(f"wrote {path}")
 
 
@@ -198,6 +206,7 @@ def template_buildings(
 def template_tax(
     month: Annotated[str, typer.Option(help="The month YYYY-MM.")],
     log: LogOption = DEFAULT_LOG,
+    city: CityOption = None,
     out: Annotated[Path | None, typer.Option(help="The .xlsx to write.")] = None,
 ) -> None:
     """An empty tax file (by taxpayer) with its headers and drop-downs."""
@@ -205,7 +214,7 @@ def template_tax(
 
     month = _month(month)
     path = out or Path(f"tax-{month}.xlsx")
-    tax_template(_open(log), month, path)
+    tax_template(_open(log, city), month, path)
     typer.echo(f"wrote {path}")
 
 

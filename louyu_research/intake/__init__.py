@@ -1,7 +1,7 @@
 """Intake: the city's real returns (spreadsheets) → event drafts → (on request) the log.
 
 Data flows one way: files → intake → log. Intake reads the catalogue, the log, the replayed
-state and the city's reference data; it never reads the report. Contract: INTAKE.md.
+state and the city's profile (divisions, industry codes); it never reads the report. Contract: INTAKE.md.
 
 - `readers`: .xlsx/.xls (calamine) and .csv (UTF-8, GB18030) → sheets of text cells
 - `columns`, `cells`, `table`: headers, units and values as people type them → typed rows,

@@ -141,9 +141,9 @@ def plan(
                 RosterSettings(options.max_move_out_share, options.allow_mass_move_out),
             )
         elif kind == "buildings":
-            change, issues = buildings_change(table, state, month, position)  # type: ignore[arg-type]
+            change, issues = buildings_change(table, state, month, position, the_log.city.divisions)  # type: ignore[arg-type]
         else:
-            change, issues = city_tax_change(table, state, month, position)
+            change, issues = city_tax_change(table, state, month, position, the_log.city.divisions)
     else:
         change, issues = tax_change(
             table, the_log, the_log.prepared(), month, position, TaxSettings(options.attribution)

@@ -5,7 +5,7 @@ gets a `BuildingUpdated` with the attributes that changed (an empty optional cel
 reported", never a change), a `BuildingCompleted` when it turns 已建成, a `BuildingRetired`
 when 退出日期 is given; an unknown one is registered (`BuildingRegistered`, dated the month
 end), with the id given or the next free one of the log's numbering (`JX0471` after `JX0470`).
-The district and street must be those of the city's divisions (reference data); a building
+The district and street must be those of the city's divisions (its profile); a building
 cannot go back from 已建成.
 """
 
@@ -17,7 +17,6 @@ from typing import Any
 
 import polars as pl
 
-from ..city.reference import load_divisions
 from ..replay import State
 from .change import Change, draft, month_end, source_of
 from .issues import Issue
@@ -61,8 +60,7 @@ def next_ids(known: list[str], n: int) -> list[str]:
     return [f"{prefix}{top + i:0{width}d}" for i in range(1, n + 1)]
 
 
-def _check_divisions(table: Table, f: pl.DataFrame, issues: list[Issue]) -> None:
-    div = load_divisions()
+def _check_divisions(table: Table, f: pl.DataFrame, div: pl.DataFrame, issues: list[Issue]) -> None:
     districts = div.filter(pl.col("level").is_in(["district", "zone"]))["name"].to_list()
     streets = div.filter(pl.col("level").is_in(["street", "town"]))
     street_names = streets["name"].to_list()
@@ -105,13 +103,18 @@ def _check_divisions(table: Table, f: pl.DataFrame, issues: list[Issue]) -> None
 
 
 def buildings_change(
-    table: Table, state: State, month: str, position: dict[str, Any]
+    table: Table,
+    state: State,
+    month: str,
+    position: dict[str, Any],
+    divisions: pl.DataFrame,
 ) -> tuple[Change, list[Issue]]:
+    """The building events a register makes (`divisions`: the city's, from its profile)."""
     issues = list(table.issues)
     end = month_end(month)
     h = table.header
     f = table.frame
-    _check_divisions(table, f, issues)
+    _check_divisions(table, f, divisions, issues)
     known = state.buildings
     by_name = known.group_by("name").agg(pl.col("building_id").sort().alias("_ids"))
     f = (

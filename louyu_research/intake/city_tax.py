@@ -1,7 +1,6 @@
 """The finance bureau's revenue (全市税收收入) → `CityTaxReported` per period (and district).
 
-An empty 区县 is the whole city. A district must be one of the city's divisions (reference
-data). A figure equal to the latest one the log holds for the same (period, district)
+An empty 区县 is the whole city. A district must be one of the city's divisions (its profile). A figure equal to the latest one the log holds for the same (period, district)
 produces nothing; a different one restates it.
 """
 
@@ -12,7 +11,6 @@ from typing import Any
 
 import polars as pl
 
-from ..city.reference import load_divisions
 from ..replay import State
 from .change import Change, draft, month_end, source_of
 from .issues import Issue
@@ -23,11 +21,15 @@ FEN = 100
 
 
 def city_tax_change(
-    table: Table, state: State, month: str | None, position: dict[str, Any]
+    table: Table,
+    state: State,
+    month: str | None,
+    position: dict[str, Any],
+    divisions: pl.DataFrame,
 ) -> tuple[Change, list[Issue]]:
     issues = list(table.issues)
     f = table.frame
-    div = load_divisions()
+    div = divisions
     districts = div.filter(pl.col("level").is_in(["district", "zone"]))["name"].to_list()
     for r in f.filter(
         pl.col("district").is_not_null() & ~pl.col("district").is_in(districts)

@@ -19,8 +19,6 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
-from ..city.industries import default_mapping
-from ..city.reference import load_divisions
 from ..replay import Log
 from .change import month_end, previous_month
 from .columns import CHOICE_LISTS, SPECS, Column
@@ -241,7 +239,7 @@ def roster_template(log: Log, street: str, month: str, out: str | os.PathLike[st
         ws.write_string(i, index["status"], "在驻")
     last = rows.height + ROWS_FOR_ADDITIONS
     edition = _edition(month)
-    mapping = default_mapping()
+    mapping = log.city.industry_codes
     codes = sorted(
         set(mapping.filter(pl.col("edition") == edition)["code_prefix"].to_list())
         | set(rows.filter(pl.col("industry_edition") == edition)["industry"].drop_nulls().to_list())
@@ -299,7 +297,7 @@ def buildings_template(
             else:
                 ws.write_string(i, j, str(v))
     last = b.height + ROWS_FOR_ADDITIONS
-    div = load_divisions()
+    div = log.city.divisions
     book.dropdown(index["category"], last, CHOICE_LISTS["category"])
     book.dropdown(index["grade"], last, CHOICE_LISTS["grade"])
     book.dropdown(index["status"], last, CHOICE_LISTS["building_status"])
