@@ -26,7 +26,7 @@ from .columns import KIND_NAMES, KINDS
 from .issues import IntakeRejected, Issue
 from .readers import read_meta, read_sheets
 from .roster import RosterSettings, roster_change
-from .table import Table, read_table
+from .table import Table, parse_rows, raw_frame, read_table
 from .tax import TaxSettings, tax_change
 
 
@@ -87,8 +87,8 @@ def read_returns(kind: str, files: list[str | os.PathLike[str]]) -> tuple[Table,
     for t in tables:
         headers |= t.headers
         ignored += t.ignored
-    frame = pl.concat(frames, how="vertical_relaxed") if frames else read_table(kind, []).frame
-    merged = Table(kind, frame, headers, issues, ignored)
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else raw_frame(kind)
+    merged = parse_rows(Table(kind, frame, headers, issues, ignored))
     months = {m["month"] for m in metas.values() if m.get("month")}
     meta = {"month": months.pop()} if len(months) == 1 else {}
     if len(metas) == 1:

@@ -222,7 +222,7 @@ def _not_a_number(t: pl.Expr, units: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]
     )
 
 
-def area(raw: pl.Expr, header_unit: str | None = None) -> Parsed:
+def area(raw: pl.Expr, header_unit: pl.Expr | None = None) -> Parsed:
     """Square metres, greater than zero."""
     t = text(raw)
     number, _unit, ok = _number(t, AREA_UNITS)
@@ -234,11 +234,17 @@ def area(raw: pl.Expr, header_unit: str | None = None) -> Parsed:
     return Parsed(number, zh, en)
 
 
-def money(raw: pl.Expr, header_unit: str | None = None) -> Parsed:
-    """Yuan, to the fen: the cell's own unit if it writes one, else the header's (元 or 万元)."""
+def money(raw: pl.Expr, header_unit: pl.Expr | None = None) -> Parsed:
+    """Yuan, to the fen: the cell's own unit if it writes one, else the header's (元 or 万元;
+    `header_unit` is a column, since files with either header are read together)."""
     t = text(raw)
     number, unit, ok = _number(t, MONEY_UNITS)
-    scale = unit.replace_strict(UNITS, default=UNITS[header_unit or "元"], return_dtype=pl.Float64)
+    header_scale = (
+        pl.lit(1.0)
+        if header_unit is None
+        else header_unit.replace_strict(UNITS, default=1.0, return_dtype=pl.Float64)
+    )
+    scale = unit.replace_strict(UNITS, default=header_scale, return_dtype=pl.Float64)
     fen = number * scale * 100
     nz, ne = _not_a_number(t, MONEY_UNITS)
     zh, en = _first(
@@ -342,7 +348,7 @@ def choice(raw: pl.Expr, name: str) -> Parsed:
     return Parsed(value, zh, en)
 
 
-def parse(value: str, raw: pl.Expr, header_unit: str | None) -> Parsed:
+def parse(value: str, raw: pl.Expr, header_unit: pl.Expr | None = None) -> Parsed:
     """The parser a column's `value` names."""
     if value in ("text", "district"):
         return plain_text(raw)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 KINDS = ("buildings", "roster", "tax", "city-tax")
 
@@ -211,6 +212,7 @@ def normalise_header(text: str) -> tuple[str, str | None]:
     return name.lower(), unit
 
 
+@cache
 def lookup(kind: str) -> dict[str, Column]:
     """Every accepted (normalised) header of a kind → its column."""
     out: dict[str, Column] = {}

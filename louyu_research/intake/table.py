@@ -36,7 +36,9 @@ class Table:
     """The typed rows of one kind from one or more files, and what was wrong with them."""
 
     kind: str
-    frame: pl.DataFrame  # the columns' keys, typed; `_file`, `_sheet`, `_row`
+    frame: (
+        pl.DataFrame
+    )  # the columns' keys (text as read, typed after `parse_rows`); `_file`, `_sheet`, `_row`
     headers: dict[tuple[str, str | None], dict[str, str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # extra columns nobody asked for
@@ -133,17 +135,68 @@ def read_table(kind: str, sheets: list[Sheet]) -> Table:
                     f"no header row of a {en} found (expected: {expected})",
                 )
             )
-    schema = {c.key: _dtype(c) for c in SPECS[kind]}
-    schema |= {"_file": pl.String(), "_sheet": pl.String(), "_row": pl.Int64()}
-    frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema=schema)
-    frame = frame.with_columns(
-        [pl.lit(None, dtype=d).alias(k) for k, d in schema.items() if k not in frame.columns]
-    ).select(list(schema))
+    frame = pl.concat(parts, how="diagonal_relaxed") if parts else raw_frame(kind)
     if not issues and frame.is_empty():
         issues.append(
             Issue(file, None, None, None, f"{zh}中没有数据行", f"the {en} has no data rows")
         )
     return Table(kind, frame, headers, issues, ignored)
+
+
+def raw_frame(kind: str) -> pl.DataFrame:
+    """An empty frame of a kind's raw text columns (what `read_table` gives before parsing)."""
+    schema: dict[str, pl.DataType] = {"_row": pl.Int64()}
+    schema |= {c.key: pl.String() for c in SPECS[kind]}
+    schema |= {f"_unit_{c.key}": pl.String() for c in SPECS[kind]}
+    schema |= {"_file": pl.String(), "_sheet": pl.String()}
+    return pl.DataFrame(schema=schema)
+
+
+def parse_rows(table: Table) -> Table:
+    """The raw text of every file's rows (one table) parsed in one pass: typed columns, and
+    an `Issue` per bad cell (named by the header its file wrote)."""
+    kind = table.kind
+    raw = pl.concat([raw_frame(kind), table.frame], how="diagonal_relaxed")
+    exprs: list[pl.Expr] = []
+    problems: list[tuple[str, pl.Expr, pl.Expr]] = []
+    for c in SPECS[kind]:
+        col = pl.col(c.key)
+        parsed = cells.parse(c.value, col, pl.col(f"_unit_{c.key}"))
+        exprs.append(parsed.value.cast(_dtype(c)).alias(c.key))
+        zh, en = parsed.zh, parsed.en
+        if c.required and not (kind == "roster" and c.key == "area_m2"):
+            # only where the file has the column (a missing column is one issue, not one a row)
+            empty = cells.text(col).is_null() & pl.col(f"_unit_{c.key}").is_not_null()
+            zh = pl.when(empty).then(pl.lit("必填项为空")).otherwise(zh)
+            en = pl.when(empty).then(pl.lit("required cell is empty")).otherwise(en)
+        problems.append((c.key, zh.alias(f"_zh_{c.key}"), en.alias(f"_en_{c.key}")))
+    typed = raw.select(
+        "_file", "_sheet", "_row", *exprs, *[p[1] for p in problems], *[p[2] for p in problems]
+    )
+    # every column's problems in one long frame (file, sheet, row, column, zh, en)
+    long = (
+        typed.select(
+            "_file",
+            "_sheet",
+            "_row",
+            pl.concat_list(
+                pl.struct(
+                    pl.lit(key).alias("key"),
+                    pl.col(zh.meta.output_name()).alias("zh"),
+                    pl.col(en.meta.output_name()).alias("en"),
+                )
+                for key, zh, en in problems
+            ).alias("_p"),
+        )
+        .explode("_p")
+        .unnest("_p")
+        .filter(pl.col("zh").is_not_null())
+    )
+    issues = list(table.issues)
+    for file, sheet, row, key, zh_text, en_text in long.iter_rows():
+        issues.append(Issue(file, sheet, row, table.header(file, sheet, key), zh_text, en_text))
+    frame = typed.select(*[e.meta.output_name() for e in exprs], "_file", "_sheet", "_row")
+    return Table(kind, frame, table.headers, issues, table.ignored)
 
 
 def _read_sheet(
@@ -156,7 +209,7 @@ def _read_sheet(
     issues: list[Issue] = []
     mapped: dict[str, str] = {}  # key → header as written
     source: dict[str, str] = {}  # key → column_i
-    units: dict[str, str | None] = {}
+    units: dict[str, str] = {}
     unknown: list[tuple[str, str]] = []
 
     def issue(column: str | None, zh: str, en: str) -> None:
@@ -189,7 +242,7 @@ def _read_sheet(
             )
         mapped[spec.key] = written
         source[spec.key] = col_name
-        units[spec.key] = unit or spec.unit
+        units[spec.key] = unit or spec.unit or ""  # "": the column is there, no unit
 
     missing = [c for c in specs if c.required and c.key not in source]
     if kind == "roster" and "building_id" not in source and "building_name" not in source:
@@ -227,42 +280,11 @@ def _read_sheet(
     body = body.filter(pl.any_horizontal(cells.text(pl.col(c)).is_not_null() for c in used))
     if body.is_empty():
         return None, mapped, issues, extra
-    exprs: list[pl.Expr] = []
-    problems: list[tuple[str, pl.Expr, pl.Expr]] = []
-    for c in specs:
-        if c.key not in source:
-            continue
-        raw = pl.col(source[c.key])
-        parsed = cells.parse(c.value, raw, units[c.key])
-        exprs.append(parsed.value.cast(_dtype(c)).alias(c.key))
-        zh, en = parsed.zh, parsed.en
-        if c.required and not (kind == "roster" and c.key == "area_m2"):
-            empty = cells.text(raw).is_null()
-            zh = pl.when(empty).then(pl.lit("必填项为空")).otherwise(zh)
-            en = pl.when(empty).then(pl.lit("required cell is empty")).otherwise(en)
-        problems.append((mapped[c.key], zh.alias(f"_zh_{c.key}"), en.alias(f"_en_{c.key}")))
-    typed = body.select(
+    frame = body.select(
         "_row",
-        *exprs,
-        *[p[1] for p in problems],
-        *[p[2] for p in problems],
-    )
-    long = pl.concat(
-        [
-            typed.filter(pl.col(zh.meta.output_name()).is_not_null())
-            .select(
-                "_row",
-                pl.lit(header).alias("column"),
-                zh.meta.output_name(),
-                en.meta.output_name(),
-            )
-            .rename({zh.meta.output_name(): "zh", en.meta.output_name(): "en"})
-            for header, zh, en in problems
-        ]
-    )
-    for row, column, zh_text, en_text in long.sort("_row").iter_rows():
-        issues.append(Issue(sheet.file, sheet.name, row, column, zh_text, en_text))
-    frame = typed.select([e.meta.output_name() for e in exprs] + ["_row"]).with_columns(
-        pl.lit(sheet.file).alias("_file"), pl.lit(sheet.name, dtype=pl.String).alias("_sheet")
+        *[pl.col(source[k]).cast(pl.String).alias(k) for k in source],
+        *[pl.lit(units[k], dtype=pl.String).alias(f"_unit_{k}") for k in source],
+        pl.lit(sheet.file).alias("_file"),
+        pl.lit(sheet.name, dtype=pl.String).alias("_sheet"),
     )
     return frame, mapped, issues, extra
