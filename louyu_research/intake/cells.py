@@ -81,10 +81,21 @@ _USCC_SHAPE = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 _SCIENTIFIC = r"^\d(\.\d+)?[eE]\+?\d+$"
 
 
-def uscc(raw: pl.Expr) -> Parsed:
+def code_text(raw: pl.Expr) -> pl.Expr:
+    """A code as typed, without spaces or dashes."""
+    return text(raw).str.replace_all(r"[\s-]", "")
+
+
+def uscc_check(raw: pl.Expr) -> pl.Expr:
+    """The check character a code's first 17 characters call for (a column worth computing
+    once: every message about the code reads it)."""
+    return _uscc_check(code_text(raw))
+
+
+def uscc(raw: pl.Expr, check: pl.Expr | None = None) -> Parsed:
     """An 18-character unified social credit code with a valid check character."""
-    t = text(raw).str.replace_all(r"[\s-]", "")
-    check = _uscc_check(t)
+    t = code_text(raw)
+    check = uscc_check(raw) if check is None else check
     zh, en = _first(
         _problem(
             t.str.contains(_SCIENTIFIC) | t.str.contains(r"^\d{16,}\.0+$"),
@@ -119,10 +130,10 @@ def uscc(raw: pl.Expr) -> Parsed:
     return Parsed(t, zh, en)
 
 
-def taxpayer(raw: pl.Expr) -> Parsed:
+def taxpayer(raw: pl.Expr, check: pl.Expr | None = None) -> Parsed:
     """A USCC (18) or a legacy 15-character 税务登记号 (6-digit area code + organisation code)."""
-    t = text(raw).str.replace_all(r"[\s-]", "")
-    as_uscc = uscc(t)
+    t = code_text(raw)
+    as_uscc = uscc(t, check)
     legacy = t.str.len_chars() == 15
     zh, en = _first(
         _problem(
@@ -348,16 +359,18 @@ def choice(raw: pl.Expr, name: str) -> Parsed:
     return Parsed(value, zh, en)
 
 
-def parse(value: str, raw: pl.Expr, header_unit: pl.Expr | None = None) -> Parsed:
+def parse(
+    value: str, raw: pl.Expr, header_unit: pl.Expr | None = None, check: pl.Expr | None = None
+) -> Parsed:
     """The parser a column's `value` names."""
     if value in ("text", "district"):
         return plain_text(raw)
     if value == "id":
         return identifier(raw)
     if value == "uscc":
-        return uscc(raw)
+        return uscc(raw, check)
     if value == "taxpayer":
-        return taxpayer(raw)
+        return taxpayer(raw, check)
     if value == "date":
         return date_value(raw)
     if value == "period":

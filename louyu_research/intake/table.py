@@ -157,11 +157,14 @@ def parse_rows(table: Table) -> Table:
     an `Issue` per bad cell (named by the header its file wrote)."""
     kind = table.kind
     raw = pl.concat([raw_frame(kind), table.frame], how="diagonal_relaxed")
+    codes = [c.key for c in SPECS[kind] if c.value in ("uscc", "taxpayer")]
+    raw = raw.with_columns(cells.uscc_check(pl.col(k)).alias(f"_check_{k}") for k in codes)
     exprs: list[pl.Expr] = []
     problems: list[tuple[str, pl.Expr, pl.Expr]] = []
     for c in SPECS[kind]:
         col = pl.col(c.key)
-        parsed = cells.parse(c.value, col, pl.col(f"_unit_{c.key}"))
+        check = pl.col(f"_check_{c.key}") if c.key in codes else None
+        parsed = cells.parse(c.value, col, pl.col(f"_unit_{c.key}"), check)
         exprs.append(parsed.value.cast(_dtype(c)).alias(c.key))
         zh, en = parsed.zh, parsed.en
         if c.required and not (kind == "roster" and c.key == "area_m2"):
