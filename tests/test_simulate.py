@@ -7,6 +7,7 @@ December 31st, as recorded at the head of the log.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -17,11 +18,24 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
+from louyu_research.city.industries import classify
+from louyu_research.core.reference_tables import ReferenceTableError
 from louyu_research.log.catalogue import is_valid_uscc
 from louyu_research.log.store import EventLog
+from louyu_research.sample.calibration import (
+    CITY,
+    CITY_REVENUE,
+    HEADQUARTERS_CODE,
+    JIAXING,
+    KEY_CODES,
+    OTHER_CODES,
+    load_city,
+)
 from louyu_research.sample.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
+from louyu_research.sample.timeline import interp
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "events"
@@ -255,6 +269,22 @@ def test_batches_are_the_log_segments_in_recording_order() -> None:
         assert len(utc) == 1, utc
         months.append(utc.pop())
     assert months == sorted(set(months))  # one batch per month, in order
+
+
+# sha256 of the drafts (JSON lines joined by newlines) of a few small seeds and scales: the
+# generator's output pinned, as events/ pins it for the recorded seed; a deliberate change to the
+# generator updates both.
+DRAFTS_SHA256 = {
+    (7, 0.01): "883ed791d6619e8e18eefad2cf4441058a867ca2d700d27ef1ab84301fffc75f",
+    (3, 0.03): "f18ef84b926aa046c7e43380463953ae4148425807307f9d0759d1fcdb2b208a",
+    (11, 0.05): "2633264fb1c3ed2387a832679f6f9a43a39541e2922fa45cbc8cd3c153ac36d4",
+}
+
+
+@pytest.mark.parametrize(("seed", "scale"), list(DRAFTS_SHA256))
+def test_drafts_are_byte_for_byte_the_generators_of_record(seed: int, scale: float) -> None:
+    sim = simulate(seed=seed, scale=scale)
+    assert hashlib.sha256(b"\n".join(sim.lines)).hexdigest() == DRAFTS_SHA256[(seed, scale)]
 
 
 def test_the_benchmark_runs_on_the_same_generator(tmp_path: Path) -> None:
@@ -517,6 +547,77 @@ def test_the_readme_summary_agrees_with_this_fold(figures: dict[int, dict[str, f
         assert theirs["tax_share"] == pytest.approx(mine["tax_share"], rel=1e-9)
         assert theirs["key_buildings"] == mine["key_buildings"]
         assert theirs["featured_buildings"] == mine["featured_buildings"]
+
+
+# --- the generator's data ---------------------------------------------------------------------------
+
+
+def city_file(tmp_path: Path, old: str, new: str) -> Path:
+    """The sample's jiaxing.toml with one text replaced."""
+    text = JIAXING.read_text("utf-8")
+    assert old in text
+    path = tmp_path / "city.toml"
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"建设街道" = [', '"建设路街道" = [', "streets: '建设路街道' is not a street or town"),
+        ('[themes."海盐县"]', '[themes."海盐"]', "no themes for reporting area '海盐县'"),
+        ('to = "城南街道"', 'to = "城南"', "story: '城南' is not a street or town"),
+        ("2017 = 44.38e9", "2018 = 44.38e9", "revenue: give two years two apart"),
+    ],
+)
+def test_a_city_file_that_does_not_fit_the_divisions_is_refused_in_one_line(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = city_file(tmp_path, old, new)
+    with pytest.raises(ReferenceTableError) as err:
+        load_city(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_the_city_file_holds_the_facts_the_sample_is_calibrated_to() -> None:
+    assert CITY.revenue == {2015: 35.04e9, 2017: 44.38e9}
+    # the other years at the same compound growth: 2016 is the geometric mean of its neighbours
+    assert CITY_REVENUE[2016] == pytest.approx((35.04e9 * 44.38e9) ** 0.5, rel=1e-12)
+    assert CITY_REVENUE[2014] == pytest.approx(35.04e9**2 / CITY_REVENUE[2016], rel=1e-12)
+    assert CITY.district_codes["南湖区"] == "330402" and len(CITY.district_codes) == 7
+    assert CITY.divisions["城南街道"] == ("南湖区", "嘉兴经济技术开发区")
+    assert len(CITY.streets) == 47 and set(CITY.streets) == set(CITY.divisions)
+
+
+def test_the_codes_the_generator_emits_are_the_citys_key_industries() -> None:
+    """The README's summary classifies with the city's mapping: every code the generator gives a
+    key industry maps to it in its edition, and every other code to no key industry."""
+    rows = [
+        (code, edition, key)
+        for key, pairs in KEY_CODES.items()
+        for c2011, c2017, _ in pairs
+        for code, edition in ((c2011, "2011"), (c2017, "2017"))
+    ]
+    rows += [
+        (c, e, "other")
+        for c2011, c2017, _ in OTHER_CODES
+        for c, e in ((c2011, "2011"), (c2017, "2017"))
+    ]
+    rows += [(HEADQUARTERS_CODE, e, "headquarters") for e in ("2011", "2017")]
+    frame = pl.DataFrame(rows, schema=["industry", "industry_edition", "expected"], orient="row")
+    got = classify(frame).collect()
+    assert got["key_industry"].to_list() == got["expected"].to_list()
+
+
+def test_paths_are_linear_between_their_points_flat_or_extended_beyond() -> None:
+    points = {2.0: 10.0, 6.0: 30.0, 10.0: 20.0}
+    assert interp(4, points) == 20.0  # halfway from 10 to 30
+    assert interp(8, points) == 25.0  # halfway from 30 down to 20
+    assert interp(0, points) == 10.0 and interp(12, points) == 20.0  # flat outside
+    assert interp(0, points, extrapolate=True) == 0.0  # the first slope, 5 a month, backwards
+    assert interp(12, points, extrapolate=True) == 15.0  # the last slope, -2.5 a month, onwards
 
 
 # --- the command ------------------------------------------------------------------------------------

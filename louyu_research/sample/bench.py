@@ -37,20 +37,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .simulate import FIRST_YEAR, MONTHS, RECORDED_SEED
+from .simulate import RECORDED_SEED
+from .timeline import FIRST_YEAR, MONTHS, month_end, period
 
 #: Scale of the benchmark's log, in units of the shipped sample (470 buildings, 7,061
 #: tenancies): the smallest whole multiple with at least 5,000 buildings and 200,000 tenancies.
 BENCH_SCALE = 29.0
-
-
-def _month(idx: int) -> tuple[int, int]:
-    return FIRST_YEAR + idx // 12, idx % 12 + 1
-
-
-def _ym(idx: int) -> str:
-    y, m = _month(idx)
-    return f"{y:04d}-{m:02d}"
 
 
 # --- phases (each in its own process) ------------------------------------------------------------
@@ -87,8 +79,7 @@ def phase_append(log_dir: Path, seed: int, scale: float) -> dict[str, Any]:
 
 def _as_of(months: int) -> date:
     """The last day of the benchmark's last month."""
-    y, m = _month(months)
-    return date.fromordinal(date(y, m, 1).toordinal() - 1)
+    return month_end(months - 1)
 
 
 def phase_replay(log_dir: Path, months: int, cold: bool) -> dict[str, Any]:
@@ -114,7 +105,7 @@ def phase_replay_and_panel(log_dir: Path, months: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     log = open_log(log_dir)
     state = log.replay(_as_of(months))
-    start, end = _ym(0), _ym(months - 1)
+    start, end = period(0), period(months - 1)
     panel = log.panel(start, end)
     return {
         "seconds": time.perf_counter() - t0,
@@ -127,7 +118,7 @@ def phase_panel(log_dir: Path, months: int) -> dict[str, Any]:
     from louyu_research.replay.log import open_log
 
     t0 = time.perf_counter()
-    start, end = _ym(0), _ym(months - 1)
+    start, end = period(0), period(months - 1)
     panel = open_log(log_dir).panel(start, end)
     return {"seconds": time.perf_counter() - t0, "rows": panel.height}
 
@@ -266,8 +257,8 @@ def _naive_fold(
         snap(day)
     # tax of each building by month and year to date
     by_month: dict[tuple[str, str], float] = defaultdict(float)
-    for (_, bid, period), (_, amount) in tax.items():
-        by_month[(bid, period)] += amount
+    for (_, bid, ym), (_, amount) in tax.items():
+        by_month[(bid, ym)] += amount
     ytd: dict[tuple[str, str], float] = {}
     for day, rows in snaps:
         month = day[:7]
@@ -284,11 +275,7 @@ def phase_naive(log_dir: Path, months: int, panel: bool) -> dict[str, Any]:
     as_of = _as_of(months).isoformat()
     recs = _naive_records(log_dir)
     if panel:
-        ends = []
-        for m in range(months):
-            y, mm = _month(m)
-            nxt = date(y + (mm == 12), mm % 12 + 1, 1)
-            ends.append(date.fromordinal(nxt.toordinal() - 1).isoformat())
+        ends = [month_end(m).isoformat() for m in range(months)]
         _, tenancies, tax, snaps = _naive_fold(recs, ends)
     else:
         _, tenancies, tax, snaps = _naive_fold(
