@@ -18,7 +18,7 @@ CELLS = [
     "import datetime as dt\n"
     "import polars as pl\n"
     "from louyu_research.report import charts\n"
-    "from louyu_research.report.publication import CoverBlock, show\n"
+    "from louyu_research.report.sections import CoverBlock, show\n"
     "from louyu_research.report.tables import Column, Table\n"
     "charts.use_theme()",
     "show([CoverBlock('嘉兴市楼宇经济季度分析通报', '2017年第4季度 · 内部版', '测试用的说明文字。', {\n"
