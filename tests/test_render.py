@@ -69,8 +69,8 @@ def rendered(executed: Path) -> tuple[Path, list[str]]:
 
 def test_offline_render_writes_every_output(rendered: tuple[Path, list[str]]) -> None:
     folder, _ = rendered
-    for name in ("report.html", "report.pdf", "tables.xlsx", "tables/01_streets.csv", "charts/01_trend.svg",
-                 "charts/01_trend.png"):  # fmt: skip
+    for name in ("report.html", "report.pdf", "tables.xlsx", "tables/streets.csv", "charts/trend.svg",
+                 "charts/trend.png"):  # fmt: skip
         assert (folder / name).stat().st_size > 0, name
     html = (folder / "report.html").read_text("utf-8")
     assert "a print never reaches" not in html
