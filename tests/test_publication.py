@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from louyu_research.report.publication import disclosure
+from louyu_research.report.disclosure import control as disclosure
 
 
 def tax_rows(rows: list[tuple[str, str, str, float]]) -> pl.DataFrame:

@@ -18,7 +18,7 @@ CELLS = [
     "import datetime as dt\n"
     "import polars as pl\n"
     "from louyu_research.report import charts\n"
-    "from louyu_research.report.publication import CoverBlock, show\n"
+    "from louyu_research.report.sections import CoverBlock, show\n"
     "from louyu_research.report.tables import Column, Table\n"
     "charts.use_theme()",
     "show([CoverBlock('嘉兴市楼宇经济季度分析通报', '2017年第4季度 · 内部版', '测试用的说明文字。', {\n"
@@ -69,8 +69,8 @@ def rendered(executed: Path) -> tuple[Path, list[str]]:
 
 def test_offline_render_writes_every_output(rendered: tuple[Path, list[str]]) -> None:
     folder, _ = rendered
-    for name in ("report.html", "report.pdf", "tables.xlsx", "tables/01_streets.csv", "charts/01_trend.svg",
-                 "charts/01_trend.png"):  # fmt: skip
+    for name in ("report.html", "report.pdf", "tables.xlsx", "tables/streets.csv", "charts/trend.svg",
+                 "charts/trend.png"):  # fmt: skip
         assert (folder / name).stat().st_size > 0, name
     html = (folder / "report.html").read_text("utf-8")
     assert "a print never reaches" not in html

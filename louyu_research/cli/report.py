@@ -54,8 +54,8 @@ SeqOption = Annotated[
 def _build(quarter: str, say: Callable[[str], None], **options: Any) -> Any:
     """`build_report` with the CLI's choices as plain values; every known failure as one
     `ReportError` (a one-line message)."""
+    from louyu_research.core.periods import QuarterError
     from louyu_research.report.pipeline import ReportError, build_report
-    from louyu_research.report.publication import QuarterError
     from louyu_research.report.render import RenderError
 
     values = {k: v.value if isinstance(v, StrEnum) else v for k, v in options.items()}

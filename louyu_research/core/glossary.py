@@ -19,11 +19,15 @@ from .reference_tables import ReferenceTableError, read_rows, row_error
 
 DEFAULT_GLOSSARY = Path(__file__).parent / "glossary.csv"
 COLUMNS = ("name", "name_zh", "name_en", "definition_zh", "definition_en", "unit")
+#: Optional: the action plan's own name of one of its target indicators, used where the report
+#: lists those indicators as rows (入驻率 heads a column; the plan says 已建楼宇入驻率).
+PLAN_COLUMNS = ("plan_name_zh", "plan_name_en")
 Lang = Literal["zh", "en"]
 
 
 def load_glossary(path: str | Path | None = None) -> pl.DataFrame:
-    """The glossary table, checked: every field but `unit` non-empty, names unique."""
+    """The glossary table, checked: every field but `unit` and the plan names non-empty, names
+    unique. The plan-name columns may be left out of a user's file (then they are empty)."""
     p = Path(path) if path is not None else DEFAULT_GLOSSARY
     rows = read_rows(p, COLUMNS)
     seen: dict[str, int] = {}
@@ -35,8 +39,9 @@ def load_glossary(path: str | Path | None = None) -> pl.DataFrame:
         if name in seen:
             raise row_error(p, row, f"name: {name!r} already on row {seen[name]}")
         seen[name] = row.number
-    data = {c: [r.values[c] or None for r in rows] for c in COLUMNS}
-    return pl.DataFrame(data, schema=dict.fromkeys(COLUMNS, pl.String))
+    columns = (*COLUMNS, *PLAN_COLUMNS)
+    data = {c: [r.values.get(c) or None for r in rows] for c in columns}
+    return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
 
 
 @lru_cache(maxsize=8)
@@ -56,6 +61,13 @@ def entry(column: str, *, path: str | Path | None = None) -> dict[str, str | Non
 def label(column: str, lang: Lang = "zh", *, path: str | Path | None = None) -> str:
     """The column's display name in `lang` (e.g. `label("occupancy_rate")` → "入驻率")."""
     return str(entry(column, path=path)[f"name_{lang}"])
+
+
+def plan_label(column: str, lang: Lang = "zh", *, path: str | Path | None = None) -> str:
+    """The plan's name of a target indicator (`plan_label("occupancy_rate")` → "已建楼宇入驻率");
+    the column's display name when the glossary gives no plan name."""
+    row = entry(column, path=path)
+    return str(row[f"plan_name_{lang}"] or row[f"name_{lang}"])
 
 
 def definition(column: str, lang: Lang = "zh", *, path: str | Path | None = None) -> str:
@@ -116,6 +128,7 @@ __all__ = [
     "load_glossary",
     "missing",
     "names",
+    "plan_label",
     "relabel",
     "unit",
 ]

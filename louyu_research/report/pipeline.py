@@ -25,7 +25,9 @@ from typing import Any
 
 import nbformat
 
-from .publication import QuarterError, check_quarter, log_months, parse_quarter, quarters_covered
+from louyu_research.core.periods import Quarter, QuarterError
+
+from .inputs import check_quarter, log_months
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "quarterly_report.ipynb"
@@ -59,7 +61,7 @@ def _open(log: Path) -> Any:
 
 def validate_quarter(quarter: str, log: Path, upto_seq: int | None = None) -> tuple[str, int]:
     """The quarter checked (format first, then inside the log) and the pinned log seq."""
-    parse_quarter(quarter)
+    Quarter.parse(quarter)
     lg = _open(log)
     seq = upto_seq if upto_seq is not None else lg.head.seq
     if seq <= 0:
@@ -72,7 +74,8 @@ def validate_quarter(quarter: str, log: Path, upto_seq: int | None = None) -> tu
 def all_quarters(log: Path, upto_seq: int | None = None) -> list[str]:
     """Every quarter the log covers (its three months inside the log's months)."""
     lg = _open(log)
-    return quarters_covered(*log_months(lg, upto_seq if upto_seq is not None else lg.head.seq))
+    months = log_months(lg, upto_seq if upto_seq is not None else lg.head.seq)
+    return [str(q) for q in Quarter.covered(*months)]
 
 
 def _check_kernel() -> None:
@@ -201,9 +204,9 @@ def _plan(
     as_published: bool = False,
 ) -> tuple[int, Path, int | None, dict[str, Any] | None]:
     """(seq to build from, output folder, published seq for a revision, previous cut-off)."""
-    from .publication import previous_cutoff, publication_cutoff
+    from .inputs import previous_cutoff, publication_cutoff
 
-    parse_quarter(quarter)
+    Quarter.parse(quarter)
     lg = _open(log)
     published = published_manifest(out_root, quarter, lg)
     if revise:
@@ -247,7 +250,7 @@ def build_report(
     """Build one quarter's publication folder; raises QuarterError/ReportError (one line).
 
     `as_published`: an unpublished quarter is built from the log as recorded by the end of the
-    month after the quarter (`publication.publication_cutoff`) instead of the head.
+    month after the quarter (`inputs.publication_cutoff`) instead of the head.
     """
     from louyu_research.city.settings import Settings
 

@@ -113,9 +113,9 @@ def table_payloads(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
 
 
 def chart_specs(nb: nbformat.NotebookNode) -> list[tuple[str, dict[str, Any]]]:
-    """(file stem, Vega-Lite spec) of every chart, numbered in report order."""
+    """(file stem, Vega-Lite spec) of every chart, in report order (stems: `tables.file_stems`)."""
     found = [_louyu(o) for o in iter_outputs(nb) if _louyu(o).get("kind") == "chart"]
-    return [(f"{i:02d}_{c['name']}", c["spec"]) for i, c in enumerate(found, start=1)]
+    return list(zip(tables_mod.file_stems(found), [c["spec"] for c in found], strict=True))
 
 
 # --- volatile metadata ------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def write_tables(
 
 
 def write_charts(nb: nbformat.NotebookNode, out_dir: Path) -> dict[str, Path]:
-    """charts/NN_name.svg and .png for every chart (rendered by vl-convert with the CJK font)."""
+    """charts/<name>.svg and .png for every chart (rendered by vl-convert with the CJK font)."""
     folder = out_dir / "charts"
     if folder.exists():
         shutil.rmtree(folder)
@@ -234,7 +234,6 @@ def pdf_markdown(nb: nbformat.NotebookNode, chart_dir: str) -> str:
     """The report as pandoc Markdown: the same outputs as the HTML, in order; tables as pipe
     tables (their text/markdown), charts as the SVG files written to `chart_dir`."""
     parts: list[str] = []
-    n_chart = 0
     for cell in _visible_cells(nb):
         if cell.cell_type == "markdown":
             parts.append(cell.source)
@@ -248,9 +247,7 @@ def pdf_markdown(nb: nbformat.NotebookNode, chart_dir: str) -> str:
             if info.get("kind") == "meta":
                 continue
             if info.get("kind") == "chart":
-                n_chart += 1
-                stem = f"{n_chart:02d}_{info['name']}"
-                parts.append(f"![]({chart_dir}/{stem}.svg){{width=100%}}")
+                parts.append(f"![]({chart_dir}/{info['name']}.svg){{width=100%}}")
             elif "text/markdown" in data:
                 parts.append(_text(data["text/markdown"]))
             elif "image/svg+xml" in data or "image/png" in data:

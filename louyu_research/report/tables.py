@@ -47,6 +47,7 @@ SUPPRESSED_MARK = "‡"
 MISSING_MARK = "—"
 #: Sheet names: Excel allows 31 characters and none of []:*?/\ .
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+_STEM = re.compile(r"[a-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -311,8 +312,17 @@ def sheet_names(titles: Sequence[str]) -> list[str]:
 
 
 def file_stems(payloads: Sequence[Mapping[str, Any]]) -> list[str]:
-    """`NN_name` file stems in report order (NN keeps the report's order in a listing)."""
-    return [f"{i:02d}_{p['name']}" for i, p in enumerate(payloads, start=1)]
+    """File stems of tables (or charts), in report order: each one's own name (`market` →
+    `tables/market.csv`), never its position, so adding a table renames no other file (the
+    workbook keeps the report's order). A name must be a lower-case identifier and unique."""
+    stems = [str(p["name"]) for p in payloads]
+    bad = [s for s in stems if not _STEM.fullmatch(s)]
+    if bad:
+        raise ValueError(f"table/chart name(s) {bad} not usable as file names ([a-z0-9_]+)")
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise ValueError(f"two tables or charts are named {', '.join(twice)}: names are file names")
+    return stems
 
 
 _XLSX_FORMATS: dict[str, dict[str, Any]] = {
@@ -415,7 +425,7 @@ def _csv_value(v: Any) -> str:
 
 
 def write_csvs(payloads: Sequence[Mapping[str, Any]], folder: Path) -> list[Path]:
-    """`folder/NN_name.csv` for every table, UTF-8 with BOM (Excel opens Chinese correctly)."""
+    """`folder/<name>.csv` for every table, UTF-8 with BOM (Excel opens Chinese correctly)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for payload, stem in zip(payloads, file_stems(payloads), strict=True):

@@ -12,9 +12,10 @@ import altair as alt
 import polars as pl
 
 from louyu_research.indicators import figures as ind
-from louyu_research.report.publication import INDICATORS, KEY_INDUSTRY_LABEL
+from louyu_research.indicators.figures import PLAN_INDICATORS
+from louyu_research.report.sections import words
 
-COMPARED = (*INDICATORS, "tax_yuan_ytd", "rentable_area_m2", "occupied_area_m2")
+COMPARED = (*PLAN_INDICATORS, "tax_yuan_ytd", "rentable_area_m2", "occupied_area_m2")
 
 
 def time_travel(log: Any, month: str, recorded_by: datetime, level: str = "city") -> pl.DataFrame:
@@ -93,7 +94,7 @@ def industry_map(log: Any, month: str, lang: str = "zh") -> pl.DataFrame:
     state = log.replay(month_end(month))
     scope = ind.figures_from_log(log, month, "building").frame.filter(pl.col("in_scope"))
     ten = state.tenancies.join(scope.select("building_id", "street"), on="building_id", how="inner")
-    names = {k: v[lang] for k, v in KEY_INDUSTRY_LABEL.items()}
+    names = words.codes("industry", lang)
     return (
         ten.with_columns(pl.col("key_industry").fill_null("other"))
         .group_by("street", "key_industry")

@@ -1,0 +1,166 @@
+"""What every section is made of: `Section` (a heading and blocks), the cover block, `show`,
+and the few formatting rules the report's sentences share with its tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Union
+
+import polars as pl
+
+from louyu_research.report import disclosure
+from louyu_research.report.charts import Figure
+from louyu_research.report.inputs import RATE_INDICATORS, ReportInputs
+from louyu_research.report.tables import Table
+
+from . import words
+
+
+@dataclass(frozen=True)
+class CoverBlock:
+    """The report's title block; carries the meta the renderer reads (title, banner, date)."""
+
+    title: str
+    subtitle: str
+    intro: str
+    meta: dict[str, Any]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        import html
+
+        h = (
+            f'<header class="cover"><h1>{html.escape(self.title)}</h1>'
+            f'<p class="subtitle">{html.escape(self.subtitle)}</p>'
+            f"<p>{html.escape(self.intro)}</p></header>"
+        )
+        md = f"{self.intro}\n"
+        return {"text/html": h, "text/markdown": md, "text/plain": self.title}, {
+            "louyu": {"kind": "meta", "meta": self.meta}
+        }
+
+
+#: What a section shows, in order: Markdown text, a table, a chart or the cover.
+Block = Union[str, Table, Figure, CoverBlock]  # noqa: UP007 (a runtime alias)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report as built for a language and edition: its heading (a level-2
+    Markdown heading; empty when the section continues the one before) and its blocks."""
+
+    key: str
+    lang: str
+    edition: str
+    heading: str
+    blocks: tuple[Block, ...]
+
+    def __post_init__(self) -> None:
+        words.check_lang(self.lang)
+        disclosure.check_edition(self.edition)
+        object.__setattr__(self, "blocks", tuple(self.blocks))
+
+    def shown(self) -> list[Block]:
+        """The blocks as the notebook displays them, the heading first."""
+        return [f"## {self.heading}", *self.blocks] if self.heading else list(self.blocks)
+
+    def tables(self) -> list[Table]:
+        return [b for b in self.blocks if isinstance(b, Table)]
+
+    def figures(self) -> list[Figure]:
+        return [b for b in self.blocks if isinstance(b, Figure)]
+
+    def texts(self) -> list[str]:
+        """The heading and the Markdown texts."""
+        return [b for b in self.shown() if isinstance(b, str)]
+
+
+#: A section of the report: a pure function of the inputs, the language and the edition.
+SectionFn = Callable[[ReportInputs, str, str], Section]
+
+
+def show(shown: Section | Iterable[Block]) -> None:
+    """Display a section (or a list of blocks) in a notebook: Markdown text, tables, charts as
+    SVG. A public section is checked by disclosure control first (`disclosure.check_public`)."""
+    from IPython.display import Markdown, display
+
+    if isinstance(shown, Section):
+        if shown.edition == "public":
+            disclosure.check_public(shown.tables())
+        blocks = shown.shown()
+    else:
+        blocks = list(shown)
+    for b in blocks:
+        if isinstance(b, str):
+            if b.strip():
+                display(Markdown(b))
+        else:
+            display(b)
+
+
+# --- formatting shared by sentences and tables ------------------------------------------------
+
+
+def pct(v: float | None, d: int = 1) -> str:
+    """A rate as the report prints it: the tables' rounding (half to even on the float's exact
+    value, as Polars rounds) at `d` decimals, then %."""
+    if v is None:
+        return "—"
+    x = float(Decimal(repr(v * 100)).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_EVEN))
+    return f"{x:.{d}f}%"
+
+
+def fmt_value(indicator: str, v: float | None) -> str:
+    """A plan figure in a sentence: rates as `pct`, counts as whole numbers."""
+    if v is None:
+        return "—"
+    return pct(v) if indicator in RATE_INDICATORS else f"{round(v):,d}"
+
+
+def met_label(lang: str, met: str = "met") -> pl.Expr:
+    """`met` (boolean) as the words for met / not met (null stays null)."""
+    return (
+        pl.when(pl.col(met).is_null())
+        .then(None)
+        .when(pl.col(met))
+        .then(pl.lit(words.text("met.yes", lang)))
+        .otherwise(pl.lit(words.text("met.no", lang)))
+    )
+
+
+def wan(column: str, lang: str) -> str:
+    """A yuan column's heading when shown in 10,000 yuan (万元)."""
+    return words.text("unit.wan", lang, label=words.label(column, lang))
+
+
+def suppressed_note(inputs: ReportInputs, lang: str) -> str:
+    """The note under a table whose tax figures disclosure control may withhold."""
+    s = inputs.settings
+    return words.text(
+        "note.suppressed",
+        lang,
+        n=s.disclosure_min_tenants,
+        p=f"{s.disclosure_max_dominance:.0%}",
+    )
+
+
+def month_fields(inputs: ReportInputs) -> dict[str, Any]:
+    """The quarter's last month for sentences: `{month}` 2017-12, `{year}`, `{month_number}`."""
+    m = inputs.month
+    return {"month": str(m), "year": m.year, "month_number": m.month}
+
+
+__all__ = [
+    "Block",
+    "CoverBlock",
+    "Section",
+    "SectionFn",
+    "fmt_value",
+    "met_label",
+    "month_fields",
+    "pct",
+    "show",
+    "suppressed_note",
+    "wan",
+]

@@ -1,0 +1,49 @@
+"""The cover: title, edition, what the report is and which log position it reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from louyu_research import __version__
+from louyu_research.report.inputs import ReportInputs
+
+from . import words
+from .common import CoverBlock, Section, month_fields
+
+
+def meta(inputs: ReportInputs, lang: str, edition: str) -> dict[str, Any]:
+    """What the renderer needs: title, subtitle, banner, footer, the PDF's date (the log
+    position's time)."""
+    pos = inputs.position
+    ts = pos.get("recorded_at")
+    return {
+        "title": words.text("report.title", lang),
+        "subtitle": words.text(
+            "report.subtitle",
+            lang,
+            quarter=inputs.quarter.title(words.check_lang(lang)),
+            edition=words.text(f"edition.{edition}", lang),
+        ),
+        "lang": lang,
+        "edition": edition,
+        "banner": words.text("edition.banner", lang) if edition == "internal" else "",
+        "footer": words.text(
+            "report.footer",
+            lang,
+            version=__version__,
+            seq=pos.get("seq"),
+            hash=str(pos.get("hash", ""))[:12],
+        ),
+        "timestamp": None
+        if ts is None
+        else ts.isoformat()
+        if isinstance(ts, datetime)
+        else str(ts),
+    }
+
+
+def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
+    m = meta(inputs, lang, edition)
+    intro = words.text("cover.intro", lang, seq=inputs.seq, **month_fields(inputs))
+    return Section("cover", lang, edition, "", (CoverBlock(m["title"], m["subtitle"], intro, m),))

@@ -1,0 +1,119 @@
+"""八、方法与数据来源: scope and disclosure rule, definitions (from the glossary), the settings
+and the provenance of the figures (log position, package version, edition)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from louyu_research import __version__
+from louyu_research.core import glossary
+from louyu_research.report.inputs import ReportInputs
+from louyu_research.report.tables import SUPPRESSED_MARK, Column, Table
+
+from . import words
+from .common import Section
+
+#: The terms the method section defines, in its order.
+TERMS = (
+    "occupancy_rate",
+    "registration_rate",
+    "tax_share_ytd",
+    "featured_buildings",
+    "key_buildings",
+    "new_supply_m2",
+    "net_absorption_m2",
+    "gross_take_up_m2",
+    "vacancy_rate",
+    "tax_per_m2_ytd",
+    "composite_score",
+)
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as `a.b` keys, sorted."""
+    out: dict[str, Any] = {}
+    for k in sorted(record):
+        v = record[k]
+        if isinstance(v, dict):
+            out |= flatten(v, f"{prefix}{k}.")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _definition(column: str, lang: str) -> str:
+    try:
+        return glossary.definition(column, words.check_lang(lang))
+    except KeyError:
+        return ""
+
+
+def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
+    label = words.label
+    definitions = pl.DataFrame(
+        {
+            "item": [label(c, lang) for c in TERMS],
+            "definition": [_definition(c, lang) for c in TERMS],
+        }
+    )
+    glossary_title = words.text("glossary.table", lang)
+    t_glossary = Table(
+        "glossary",
+        glossary_title,
+        definitions,
+        (Column("item", label("item", lang)), Column("definition", label("definition", lang))),
+        sheet=glossary_title,
+    )
+    settings = flatten(inputs.settings.as_record())
+    settings_title = words.text("settings.table", lang)
+    t_settings = Table(
+        "settings",
+        settings_title,
+        pl.DataFrame(
+            {"setting": list(settings), "setting_value": [str(v) for v in settings.values()]}
+        ),
+        (
+            Column("setting", label("setting", lang)),
+            Column("setting_value", label("setting_value", lang)),
+        ),
+        sheet=settings_title,
+    )
+    pos = inputs.position
+    ts = pos.get("recorded_at")
+    provenance = {
+        "seq": str(pos.get("seq")),
+        "recorded_at": (ts.isoformat() if isinstance(ts, datetime) else str(ts or "")),
+        "hash": str(pos.get("hash")),
+        "months": f"{inputs.first_month} – {inputs.last_month}",
+        "version": f"louyu-research {__version__}",
+        "edition": words.text(f"edition.{edition}", lang),
+    }
+    provenance_title = words.text("provenance.table", lang)
+    t_provenance = Table(
+        "provenance",
+        provenance_title,
+        pl.DataFrame(
+            {
+                "item": [words.text(f"provenance.{k}", lang) for k in provenance],
+                "setting_value": list(provenance.values()),
+            }
+        ),
+        (
+            Column("item", label("item", lang)),
+            Column("setting_value", label("setting_value", lang)),
+        ),
+        sheet=provenance_title,
+    )
+    s = inputs.settings
+    text = words.text(
+        "method.text",
+        lang,
+        n=s.disclosure_min_tenants,
+        p=f"{s.disclosure_max_dominance:.0%}",
+        mark=SUPPRESSED_MARK,
+    )
+    blocks = (text, t_glossary, t_settings, t_provenance)
+    return Section("method", lang, edition, words.text("method.heading", lang), blocks)
