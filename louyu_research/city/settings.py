@@ -28,7 +28,7 @@ class FeaturedRule(BaseModel):
     measures: tuple[FeaturedMeasure, ...] = ("area", "tenancies", "tax")
 
 
-#: Named featured-rule presets (DOMAIN_NOTES.md): the plan's default and Wuhan Wuchang's 70%.
+#: Named featured-rule presets: the plan's default and Wuhan Wuchang's 70% rule.
 FEATURED_PRESETS: dict[str, FeaturedRule] = {
     "default": FeaturedRule(),
     "wuhan-wuchang": FeaturedRule(min_tenants=5, threshold=0.7, rule="any"),

@@ -18,7 +18,7 @@ cache removed: parse every JSON segment, write the cache, replay), `warm` (repla
 `panel` (the 60-month BuildingMonth panel from the cache, preparation included), `read_ndjson`
 (Polars reading the same JSON Lines with the known schema: the cold target's yardstick),
 `naive_replay` and `naive_panel` (json.loads per line and a dict-based fold, the obvious way).
-Targets (issue 3): warm replay + panel ≥ 20× faster than the naive fold; cold replay ≤ 1.5× of
+Targets: warm replay + panel ≥ 20× faster than the naive fold; cold replay ≤ 1.5× of
 `pl.read_ndjson`.
 """
 
