@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -175,7 +175,9 @@ class Quarter:
     def publication_cutoff(self, tz: str) -> datetime:
         """When a quarter's report reads the log by convention: the end of the month after the
         quarter (a month's returns arrive in the next month), midnight in the city's time zone."""
-        return datetime.combine(self.last_month.shift(2).first_day, time(0), ZoneInfo(tz))
+        local = datetime.combine(self.last_month.shift(2).first_day, time(0), ZoneInfo(tz))
+        # A fixed offset (the zone's at that instant): Polars compares it with UTC columns.
+        return local.replace(tzinfo=timezone(local.utcoffset() or timedelta(0)))
 
     def title(self, lang: Lang = "zh") -> str:
         """`2017年第4季度` (zh) or `2017 Q4` (en)."""
