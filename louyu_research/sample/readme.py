@@ -99,7 +99,7 @@ def yearly_summary(log: EventLog) -> pl.DataFrame:
             )
         )
         industry = (
-            classify(industry)
+            classify(industry, log.city.industry_codes)
             .select(
                 "tenant_id",
                 key=pl.when(pl.col("key_industry") != OTHER).then(pl.col("key_industry")),
