@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Union
+from typing import Any
 
 import polars as pl
 
@@ -42,7 +42,7 @@ class CoverBlock:
 
 
 #: What a section shows, in order: Markdown text, a table, a chart or the cover.
-Block = Union[str, Table, Figure, CoverBlock]  # noqa: UP007 (a runtime alias)
+Block = str | Table | Figure | CoverBlock
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,11 @@ def fmt_value(indicator: str, v: float | None) -> str:
     return pct(v) if indicator in RATE_INDICATORS else f"{round(v):,d}"
 
 
+def edition_name(edition: str, lang: str) -> str:
+    """公开版 / Internal edition …; an unknown edition is an error naming it."""
+    return words.text(f"edition.{disclosure.check_edition(edition)}", lang)
+
+
 def met_label(lang: str, met: str = "met") -> pl.Expr:
     """`met` (boolean) as the words for met / not met (null stays null)."""
     return (
@@ -156,6 +161,7 @@ __all__ = [
     "CoverBlock",
     "Section",
     "SectionFn",
+    "edition_name",
     "fmt_value",
     "met_label",
     "month_fields",

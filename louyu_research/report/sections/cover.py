@@ -9,7 +9,7 @@ from louyu_research import __version__
 from louyu_research.report.inputs import ReportInputs
 
 from . import words
-from .common import CoverBlock, Section, month_fields
+from .common import CoverBlock, Section, edition_name, month_fields
 
 
 def meta(inputs: ReportInputs, lang: str, edition: str) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def meta(inputs: ReportInputs, lang: str, edition: str) -> dict[str, Any]:
             "report.subtitle",
             lang,
             quarter=inputs.quarter.title(words.check_lang(lang)),
-            edition=words.text(f"edition.{edition}", lang),
+            edition=edition_name(edition, lang),
         ),
         "lang": lang,
         "edition": edition,

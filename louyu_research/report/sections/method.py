@@ -14,7 +14,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import SUPPRESSED_MARK, Column, Table
 
 from . import words
-from .common import Section
+from .common import Section, edition_name
 
 #: The terms the method section defines, in its order.
 TERMS = (
@@ -89,7 +89,7 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         "hash": str(pos.get("hash")),
         "months": f"{inputs.first_month} – {inputs.last_month}",
         "version": f"louyu-research {__version__}",
-        "edition": words.text(f"edition.{edition}", lang),
+        "edition": edition_name(edition, lang),
     }
     provenance_title = words.text("provenance.table", lang)
     t_provenance = Table(

@@ -2,9 +2,9 @@
 
 Every heading, sentence, table and chart title, sheet name and code label the report prints
 comes from these two files; the section modules hold no text of their own. Keys are dotted:
-`<section>.<what>` for a section's words, `<group>.<code>` for the labels of a code
-(`industry.finance`, `category.office`, `status.both`, `reason.rate`, `late.restated`) and
-`column.<name>` for column headings the glossary does not give. Texts may hold `{name}`
+`<section>.<what>` for a section's words, `code.<group>.<code>` for the labels of a code
+(`code.industry.finance`, `code.category.office`, `code.status.both`, `code.reason.rate`,
+`code.late.restated`) and `column.<name>` for column headings the glossary does not give. Texts may hold `{name}`
 fields (Python format syntax) filled by the section. Column and indicator names come from the
 glossary (`core/glossary.csv`): `label` looks here first, then there.
 
@@ -74,7 +74,7 @@ def text(key: str, lang: str, /, **fields: Any) -> str:
 
 def codes(group: str, lang: str) -> dict[str, str]:
     """code → label of one group (`codes("industry", "zh")["finance"]` → "金融")."""
-    prefix = f"{group}."
+    prefix = f"code.{group}."
     return {k[len(prefix) :]: v for k, v in table(lang).items() if k.startswith(prefix)}
 
 
