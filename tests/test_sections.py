@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 
 from louyu_research import __version__
-from louyu_research.city.reference import load_targets
+from louyu_research.city.profile import KeyIndustry, default_city
 from louyu_research.city.settings import Settings
 from louyu_research.core.periods import Month, Quarter
 from louyu_research.indicators.figures import track_targets
@@ -278,6 +278,7 @@ def make_inputs(quarter: str = "2017Q4", **changes: object) -> ReportInputs:
             "key_buildings"]  # fmt: skip
     inputs = ReportInputs(
         quarter=Quarter.parse(quarter),
+        profile=default_city(),
         position={
             "seq": 42,
             "recorded_at": datetime(2018, 1, 31, 6, 43, tzinfo=UTC),
@@ -302,7 +303,7 @@ def make_inputs(quarter: str = "2017Q4", **changes: object) -> ReportInputs:
         ),
         buildings=buildings_frame(),
         tax=tax_frame(),
-        targets=track_targets(city, load_targets()),
+        targets=track_targets(city, default_city().targets),
         ranking=ranking_frame(),
         lists=lists_frames(),
         tenancies=tenancies_frame(),
@@ -679,6 +680,41 @@ def test_method_definitions_settings_provenance(inputs: ReportInputs) -> None:
     )
 
 
+def test_the_citys_profile_names_the_report_plan_and_key_industries(
+    inputs: ReportInputs,
+) -> None:
+    harbor = dataclasses.replace(
+        default_city(),
+        report_title={"zh": "港城市楼宇经济季度通报", "en": "Harbor City Quarterly"},
+        plan_title={"zh": "港城市楼宇经济行动计划(2020~2022)", "en": "Harbor plan"},
+        plan_years=(2020, 2022),
+        key_industries=(
+            KeyIndustry("information", "数字经济", "Digital economy"),
+            KeyIndustry("finance", "金融业", "Financial services"),
+        ),
+    )
+    other = dataclasses.replace(
+        inputs, profile=harbor, settings=Settings(scope_min_gross_floor_area_m2=2000.0)
+    )
+    zh = cover.section(other, "zh", "public").blocks[0]
+    assert zh.title == "港城市楼宇经济季度通报"
+    assert zh.intro.startswith("本通报依据《港城市楼宇经济行动计划(2020~2022)》")
+    assert "统计口径为独栋2000平方米以上已建楼宇" in zh.intro
+    en = cover.section(other, "en", "public").blocks[0]
+    assert en.title == "Harbor City Quarterly"
+    assert en.intro.startswith("This report follows the 2020–2022 action plan's call")
+    assert "at least 2,000 m²" in en.intro
+    # health is not a key industry of this city: its code shows as it is
+    names = industry.industry_structure(other, "zh").get_column("industry_label").to_list()
+    assert names == ["数字经济", "金融业", "health", "其他"]
+    # the shipped city's own words, for comparison
+    shipped = cover.section(inputs, "zh", "public").blocks[0]
+    assert shipped.intro.startswith(
+        "本通报依据《嘉兴市促进楼宇经济提质发展三年行动计划(2015~2017)》“对照年度目标，"
+    )
+    assert "统计口径为独栋1000平方米以上已建楼宇" in shipped.intro
+
+
 def test_public_edition_never_carries_a_tenant_name(inputs: ReportInputs) -> None:
     for lang in ("zh", "en"):
         public = "\n".join(published_text(s) for s in build(inputs, lang, "public"))
@@ -764,18 +800,19 @@ def test_at_risk_by_street_keeps_no_tenant_column() -> None:
 def test_words_tables_agree_between_languages() -> None:
     zh, en = words.table("zh"), words.table("en")
     assert list(zh) == list(en)
-    # the same fields in both, but for the month: 2017年12月 (year, month_number) or 2017-12
+    # the same fields in both, but for the month (2017年12月: year, month_number; or 2017-12)
+    # and the plan (its title, or its years)
     fields = re.compile(r"\{(\w+)")
-    month = {"month", "year", "month_number"}
+    either = {"month", "year", "month_number", "plan", "first_year", "last_year"}
     for key in zh:
-        assert set(fields.findall(zh[key])) - month == set(fields.findall(en[key])) - month, key
+        assert set(fields.findall(zh[key])) - either == set(fields.findall(en[key])) - either, key
 
 
 def test_words_and_labels_come_from_one_place_each() -> None:
-    from louyu_research.city.industries import NAMES_ZH
     from louyu_research.core import glossary
 
-    assert words.codes("industry", "zh") == NAMES_ZH
+    assert words.codes("industry", "zh") == {}  # the city names its key industries
+    assert words.codes("category", "en")["complex"] == "Complex"
     # the plan's indicator names (published in every report) come from the glossary
     assert [words.plan_label(k, "zh") for k in ("occupancy_rate", "key_buildings")] == [
         "已建楼宇入驻率",

@@ -25,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from louyu_research.city.profile import City, load_city
 from louyu_research.city.settings import Settings
 from louyu_research.core.periods import Month, MonthLike, Quarter, QuarterError, QuarterLike
 from louyu_research.indicators import figures as ind
@@ -34,7 +35,6 @@ from louyu_research.indicators.figures import PLAN_INDICATORS
 RATE_INDICATORS = frozenset({"occupancy_rate", "registration_rate", "tax_share_ytd"})
 #: Kinds of events recorded after the previous report about what it covered, in report order.
 LATE_KINDS = ("late", "restated", "retracted", "other")
-CITY_TZ = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class ReportInputs:
 
     quarter: Quarter
     position: Mapping[str, Any]  # seq, recorded_at, hash of the log position read
+    profile: City  # the city the log is about: report title, plan, key industries
     settings: Settings
     first_month: Month  # the months the log covers (see `log_months`)
     last_month: Month
@@ -85,13 +86,14 @@ class ReportInputs:
 
 
 def log_months(log: Any, upto_seq: int | None = None) -> tuple[Month, Month]:
-    """The months a report can speak of: from the first month the log recorded anything
-    (opening stock is back-dated to old completion dates, so business dates start earlier)
-    to the last business month it holds."""
+    """The months a report can speak of: from the first month the log recorded anything (in
+    the city's time zone; opening stock is back-dated to old completion dates, so business
+    dates start earlier) to the last business month it holds."""
     first, last = ind.covered_months(log, upto_seq=upto_seq)
+    tz = log.city.time_zone
     recorded = (
         log.scan(upto_seq=upto_seq)
-        .select(pl.col("recorded_at").min().dt.convert_time_zone(CITY_TZ).dt.strftime("%Y-%m"))
+        .select(pl.col("recorded_at").min().dt.convert_time_zone(tz).dt.strftime("%Y-%m"))
         .collect()
         .item()
     )
@@ -110,9 +112,9 @@ def check_quarter(quarter: QuarterLike, first_month: MonthLike, last_month: Mont
 
 def publication_cutoff(log: Any, quarter: QuarterLike, upto_seq: int) -> dict[str, Any]:
     """Where a quarter's report reads the log by convention: what was recorded by the end of
-    the month after the quarter, 24:00 Beijing time (a month's returns arrive in the next
-    month), within `upto_seq`."""
-    cutoff = Quarter.parse(quarter).publication_cutoff(CITY_TZ)
+    the month after the quarter, 24:00 in the city's time zone (a month's returns arrive in
+    the next month), within `upto_seq`."""
+    cutoff = Quarter.parse(quarter).publication_cutoff(log.city.time_zone)
     seq = (
         log.scan(upto_seq=upto_seq)
         .filter(pl.col("recorded_at") < cutoff)
@@ -155,19 +157,22 @@ def gather(
     published_seq: int | None = None,
     previous: Mapping[str, Any] | None = None,
     reports: Path = Path("reports"),
+    city: City | str | Path | None = None,
 ) -> ReportInputs:
     """Read the log once at a pinned position (its head when `upto_seq` is None).
 
     `published_seq`: a revised edition, which shows what changed against the edition
     published from that log position. `previous`: where the previous quarter's report read
-    the log, pinned by the manifest so a rebuild agrees (else `previous_cutoff`).
+    the log, pinned by the manifest so a rebuild agrees (else `previous_cutoff`). `city`: the
+    profile (or its folder) of the city the log is about (default: the shipped one); its
+    divisions, targets and settings (unless `settings` is given) make the figures.
     """
-    from louyu_research.city.reference import load_targets
     from louyu_research.indicators import lists as li
     from louyu_research.replay.log import open_log
 
-    s = settings or Settings()
-    lg = open_log(log)
+    profile = city if isinstance(city, City) or city is None else load_city(city)
+    lg = open_log(log, city=profile)
+    s = settings or lg.city.settings
     seq = upto_seq if upto_seq is not None else lg.head.seq
     first, last = log_months(lg, seq)
     q = check_quarter(quarter, first, last)
@@ -175,7 +180,12 @@ def gather(
     prev_month = str(q.last_month.shift(-1))
     trend_months = [str(m) for m in Month.range(first.shift(1), q.last_month)]
     inp = ind.read_inputs(lg, trend_months, upto_seq=seq, settings=s)
-    common = {"tax": inp.tax, "city_tax": inp.city_tax, "settings": s}
+    common = {
+        "tax": inp.tax,
+        "city_tax": inp.city_tax,
+        "settings": s,
+        "divisions": lg.city.divisions,
+    }
     city = ind.figures(inp.panel, level="city", months=trend_months, **common)
     areas = ind.figures(inp.panel, level="reporting_area", months=[month], **common)
     streets = ind.figures(inp.panel, level="street", months=[prev_month, month], **common)
@@ -196,6 +206,7 @@ def gather(
     return ReportInputs(
         quarter=q,
         position=dict(inp.position),
+        profile=lg.city,
         settings=s,
         first_month=first,
         last_month=last,
@@ -204,7 +215,7 @@ def gather(
         streets=streets,
         buildings=buildings,
         tax=inp.tax,
-        targets=ind.track_targets(city, load_targets()),
+        targets=ind.track_targets(city, lg.city.targets),
         ranking=ind.rank_streets(streets, s),
         lists=lists,
         tenancies=now.tenancies,
@@ -238,6 +249,7 @@ def plan_figures_compared(
                 level="city",
                 months=[m],
                 settings=settings,
+                divisions=log.city.divisions,
             )
             values[key] = {k: city.get_column(k)[0] for k in PLAN_INDICATORS} if city.height else {}
         except ind.MonthError:

@@ -13,7 +13,6 @@ import polars as pl
 
 from louyu_research.indicators import figures as ind
 from louyu_research.indicators.figures import PLAN_INDICATORS
-from louyu_research.report.sections import words
 
 COMPARED = (*PLAN_INDICATORS, "tax_yuan_ytd", "rentable_area_m2", "occupied_area_m2")
 
@@ -94,7 +93,9 @@ def industry_map(log: Any, month: str, lang: str = "zh") -> pl.DataFrame:
     state = log.replay(month_end(month))
     scope = ind.figures_from_log(log, month, "building").frame.filter(pl.col("in_scope"))
     ten = state.tenancies.join(scope.select("building_id", "street"), on="building_id", how="inner")
-    names = words.codes("industry", lang)
+    city = log.city
+    names = {k.code: k.label(lang) for k in city.key_industries}  # type: ignore[arg-type]
+    names["other"] = city.key_industry_label("other", lang)  # type: ignore[arg-type]
     return (
         ten.with_columns(pl.col("key_industry").fill_null("other"))
         .group_by("street", "key_industry")

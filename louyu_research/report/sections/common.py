@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from louyu_research.city.industries import OTHER
 from louyu_research.report import disclosure
 from louyu_research.report.charts import Figure
 from louyu_research.report.inputs import RATE_INDICATORS, ReportInputs
@@ -123,6 +124,14 @@ def edition_name(edition: str, lang: str) -> str:
     return words.text(f"edition.{disclosure.check_edition(edition)}", lang)
 
 
+def industry_names(inputs: ReportInputs, column: str, lang: str) -> pl.Expr:
+    """`column`'s key-industry codes as the city names them (`other` too; unknown codes kept)."""
+    city, lang = inputs.profile, words.check_lang(lang)
+    names = {k.code: k.label(lang) for k in city.key_industries}
+    names[OTHER] = city.key_industry_label(OTHER, lang)
+    return pl.col(column).replace_strict(names, default=pl.col(column))
+
+
 def met_label(lang: str, met: str = "met") -> pl.Expr:
     """`met` (boolean) as the words for met / not met (null stays null)."""
     return (
@@ -163,6 +172,7 @@ __all__ = [
     "SectionFn",
     "edition_name",
     "fmt_value",
+    "industry_names",
     "met_label",
     "month_fields",
     "pct",

@@ -1,4 +1,5 @@
-"""The cover: title, edition, what the report is and which log position it reads."""
+"""The cover: the city's report title, the edition, the plan the report answers to, its scope
+and the log position it reads."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def meta(inputs: ReportInputs, lang: str, edition: str) -> dict[str, Any]:
     pos = inputs.position
     ts = pos.get("recorded_at")
     return {
-        "title": words.text("report.title", lang),
+        "title": inputs.profile.report_title[words.check_lang(lang)],
         "subtitle": words.text(
             "report.subtitle",
             lang,
@@ -45,5 +46,15 @@ def meta(inputs: ReportInputs, lang: str, edition: str) -> dict[str, Any]:
 
 def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
     m = meta(inputs, lang, edition)
-    intro = words.text("cover.intro", lang, seq=inputs.seq, **month_fields(inputs))
+    city = inputs.profile
+    intro = words.text(
+        "cover.intro",
+        lang,
+        plan=city.plan_title[words.check_lang(lang)],
+        first_year=city.plan_years[0],
+        last_year=city.plan_years[1],
+        scope=inputs.settings.scope_min_gross_floor_area_m2,
+        seq=inputs.seq,
+        **month_fields(inputs),
+    )
     return Section("cover", lang, edition, "", (CoverBlock(m["title"], m["subtitle"], intro, m),))

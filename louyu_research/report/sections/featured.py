@@ -10,7 +10,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import Column, Table
 
 from . import words
-from .common import Section, suppressed_note, wan
+from .common import Section, industry_names, suppressed_note, wan
 
 
 def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
@@ -19,7 +19,7 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         inputs.lists["featured"]
         .with_columns(
             words.mapped("featured_status", "status", lang).alias("status_label"),
-            words.mapped("leading_industry", "industry", lang).alias("leading_industry"),
+            industry_names(inputs, "leading_industry", lang).alias("leading_industry"),
         )
         .sort("street", "building_id")
     )

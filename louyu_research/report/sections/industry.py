@@ -9,7 +9,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import Column, Table
 
 from . import words
-from .common import Section
+from .common import Section, industry_names
 
 
 def industry_structure(inputs: ReportInputs, lang: str) -> pl.DataFrame:
@@ -23,7 +23,7 @@ def industry_structure(inputs: ReportInputs, lang: str) -> pl.DataFrame:
     out = ten.group_by("key_industry").agg(pl.len().alias("tenancies"), pl.col("area_m2").sum())
     return out.with_columns(
         (pl.col("area_m2") / total if total else pl.lit(None, pl.Float64)).alias("occupied_share"),
-        words.mapped("key_industry", "industry", lang).alias("industry_label"),
+        industry_names(inputs, "key_industry", lang).alias("industry_label"),
         pl.col("tenancies").cast(pl.Int64),
     ).sort(["area_m2", "key_industry"], descending=[True, False])
 

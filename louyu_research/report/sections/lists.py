@@ -8,7 +8,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import Column, Table
 
 from . import words
-from .common import Section, suppressed_note
+from .common import Section, industry_names, suppressed_note
 
 
 def vacancy_table(inputs: ReportInputs, lang: str) -> Table:
@@ -18,7 +18,7 @@ def vacancy_table(inputs: ReportInputs, lang: str) -> Table:
         .with_columns(
             words.mapped("category", "category", lang).alias("category"),
             words.mapped("vacancy_reason", "reason", lang).alias("vacancy_reason"),
-            words.mapped("leading_industry", "industry", lang).alias("leading_industry"),
+            industry_names(inputs, "leading_industry", lang).alias("leading_industry"),
         )
         .sort(["vacant_area_m2", "building_id"], descending=[True, False])
     )
@@ -75,7 +75,7 @@ def at_risk_table(inputs: ReportInputs, lang: str, edition: str) -> Table:
     sheet = words.text("at_risk.sheet", lang)
     if disclosure.check_edition(edition) == "internal":
         shown = risk.with_columns(
-            words.mapped("key_industry", "industry", lang).alias("key_industry")
+            industry_names(inputs, "key_industry", lang).alias("key_industry")
         ).sort(
             ["tax_previous_window_yuan", "tenant_id", "building_id"],
             descending=[True, False, False],

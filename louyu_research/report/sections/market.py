@@ -10,7 +10,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import Column, Table
 
 from . import words
-from .common import Section, pct
+from .common import Section, industry_names, pct
 
 
 def market_frame(inputs: ReportInputs) -> pl.DataFrame:
@@ -53,7 +53,7 @@ def leasing_by_industry(inputs: ReportInputs, lang: str) -> pl.DataFrame:
         .agg(pl.col("area_m2").sum().alias("take_up_m2"))
     )
     return out.with_columns(
-        words.mapped("key_industry", "industry", lang).alias("industry_label")
+        industry_names(inputs, "key_industry", lang).alias("industry_label")
     ).sort(["take_up_m2", "key_industry"], descending=[True, False])
 
 

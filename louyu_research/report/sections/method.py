@@ -111,6 +111,7 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
     text = words.text(
         "method.text",
         lang,
+        scope=s.scope_min_gross_floor_area_m2,
         n=s.disclosure_min_tenants,
         p=f"{s.disclosure_max_dominance:.0%}",
         mark=SUPPRESSED_MARK,
