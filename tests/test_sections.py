@@ -966,7 +966,7 @@ def test_adding_a_section_by_the_readme_recipe(tmp_path: Path, monkeypatch) -> N
     from louyu_research.report.render import iter_outputs, table_payloads
 
     readme = (ROOT / "README.md").read_text("utf-8")
-    assert "## Add a report section" in readme
+    assert "**Add a report section.**" in readme
     pkg = tmp_path / "louyu_research"
     shutil.copytree(ROOT / "louyu_research", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     folder = pkg / "report" / "sections"
