@@ -186,7 +186,7 @@ def gather(
         "settings": s,
         "divisions": lg.city.divisions,
     }
-    city = ind.figures(inp.panel, level="city", months=trend_months, **common)
+    city_figures = ind.figures(inp.panel, level="city", months=trend_months, **common)
     areas = ind.figures(inp.panel, level="reporting_area", months=[month], **common)
     streets = ind.figures(inp.panel, level="street", months=[prev_month, month], **common)
     buildings = ind.figures(inp.panel, level="building", months=[month], **common)
@@ -210,12 +210,12 @@ def gather(
         settings=s,
         first_month=first,
         last_month=last,
-        city=city,
+        city=city_figures,
         areas=areas,
         streets=streets,
         buildings=buildings,
         tax=inp.tax,
-        targets=ind.track_targets(city, lg.city.targets),
+        targets=ind.track_targets(city_figures, lg.city.targets),
         ranking=ind.rank_streets(streets, s),
         lists=lists,
         tenancies=now.tenancies,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -159,6 +160,13 @@ def suppressed_note(inputs: ReportInputs, lang: str) -> str:
     )
 
 
+def iso(ts: Any) -> str | None:
+    """A log position's time as text (ISO 8601), None when there is none."""
+    if ts is None:
+        return None
+    return ts.isoformat() if isinstance(ts, datetime) else str(ts)
+
+
 def month_fields(inputs: ReportInputs) -> dict[str, Any]:
     """The quarter's last month for sentences: `{month}` 2017-12, `{year}`, `{month_number}`."""
     m = inputs.month
@@ -173,6 +181,7 @@ __all__ = [
     "edition_name",
     "fmt_value",
     "industry_names",
+    "iso",
     "met_label",
     "month_fields",
     "pct",

@@ -3,21 +3,19 @@ and the log position it reads."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from louyu_research import __version__
 from louyu_research.report.inputs import ReportInputs
 
 from . import words
-from .common import CoverBlock, Section, edition_name, month_fields
+from .common import CoverBlock, Section, edition_name, iso, month_fields
 
 
 def meta(inputs: ReportInputs, lang: str, edition: str) -> dict[str, Any]:
     """What the renderer needs: title, subtitle, banner, footer, the PDF's date (the log
     position's time)."""
     pos = inputs.position
-    ts = pos.get("recorded_at")
     return {
         "title": inputs.profile.report_title[words.check_lang(lang)],
         "subtitle": words.text(
@@ -36,11 +34,7 @@ def meta(inputs: ReportInputs, lang: str, edition: str) -> dict[str, Any]:
             seq=pos.get("seq"),
             hash=str(pos.get("hash", ""))[:12],
         ),
-        "timestamp": None
-        if ts is None
-        else ts.isoformat()
-        if isinstance(ts, datetime)
-        else str(ts),
+        "timestamp": iso(pos.get("recorded_at")),
     }
 
 

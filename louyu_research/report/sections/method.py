@@ -3,7 +3,6 @@ and the provenance of the figures (log position, package version, edition)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -14,7 +13,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import SUPPRESSED_MARK, Column, Table
 
 from . import words
-from .common import Section, edition_name
+from .common import Section, edition_name, iso
 
 #: The terms the method section defines, in its order.
 TERMS = (
@@ -82,10 +81,9 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         sheet=settings_title,
     )
     pos = inputs.position
-    ts = pos.get("recorded_at")
     provenance = {
         "seq": str(pos.get("seq")),
-        "recorded_at": (ts.isoformat() if isinstance(ts, datetime) else str(ts or "")),
+        "recorded_at": iso(pos.get("recorded_at")) or "",
         "hash": str(pos.get("hash")),
         "months": f"{inputs.first_month} – {inputs.last_month}",
         "version": f"louyu-research {__version__}",
