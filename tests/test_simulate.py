@@ -22,6 +22,7 @@ import polars as pl
 import pytest
 
 from louyu_research.city.industries import classify
+from louyu_research.city.profile import default_city
 from louyu_research.core.reference_tables import ReferenceTableError
 from louyu_research.log.catalogue import is_valid_uscc
 from louyu_research.log.store import EventLog
@@ -607,7 +608,7 @@ def test_the_codes_the_generator_emits_are_the_citys_key_industries() -> None:
     ]
     rows += [(HEADQUARTERS_CODE, e, "headquarters") for e in ("2011", "2017")]
     frame = pl.DataFrame(rows, schema=["industry", "industry_edition", "expected"], orient="row")
-    got = classify(frame).collect()
+    got = classify(frame, default_city().industry_codes).collect()
     assert got["key_industry"].to_list() == got["expected"].to_list()
 
 
