@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from drafts import uscc
-from replay_kit import Kit, write_log
+from drafts import Kit, uscc, write_log
 
 from louyu_research.replay import Log
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from indicator_fixtures import Drafts, city_tax, panel, row, tax
+from drafts import Kit
+from indicator_fixtures import city_tax, panel, row, tax
 
 from louyu_research.city.settings import FEATURED_PRESETS, FeaturedRule, RankingWeights, Settings
 from louyu_research.core.frame import FrameValidationError as OutputInvalid
@@ -454,16 +455,19 @@ def build_log(path: Path) -> Log:
     the cut-off); T6 5,000 in March; T3 (in B) and T7 (in C) pay but are out of scope.
     City total 1,000,000 a month; a district total that must not count.
     """
-    d = Drafts()
+    d = Kit(
+        "2016-04-01T00:00:00+08:00",
+        building_defaults={"completed_on": "2010-01-01"},
+        tenancy_defaults={"industry_edition": "2011"},
+    )
     d.building("A", gross_floor_area_m2=1000.0, rentable_area_m2=900.0)
     d.building("B", gross_floor_area_m2=999.0, rentable_area_m2=900.0)
     d.building("C", gross_floor_area_m2=5000.0, rentable_area_m2=4000.0, standalone=False)
     d.building("D", rentable_area_m2=4000.0, status="under_construction", completed_on=None)
-    d.items[-1]["data"].pop("completed_on")
     d.building("E", gross_floor_area_m2=3000.0, rentable_area_m2=2500.0)
     d.building("G", rentable_area_m2=2000.0)
     d.move_in("T1", "A", "2015-06-01", 600)
-    d.move_in("T2", "A", "2015-06-01", 200, registered=False)
+    d.move_in("T2", "A", "2015-06-01", 200, registered_here=False)
     d.move_in("T3", "B", "2015-06-01", 800)
     d.move_in("T7", "C", "2015-06-01", 800)
     d.move_in("T5", "E", "2015-06-01", 500)
@@ -473,7 +477,7 @@ def build_log(path: Path) -> Log:
     d.add("TenantMovedOut", "2016-03-15", tenant_id="T5", building_id="E", reason="left_city")
     d.add("BuildingRetired", "2016-03-15", building_id="E", reason="demolished")
     d.add("BuildingCompleted", "2016-03-31", building_id="D")
-    d.move_in("T4", "D", "2016-03-31", 1000, registered=False)
+    d.move_in("T4", "D", "2016-03-31", 1000, registered_here=False)
     d.add("TenantMovedOut", "2016-03-31", tenant_id="T2", building_id="A")
     for period, amount in (("2016-01", 10_000), ("2016-02", 20_000), ("2016-03", 30_000)):
         d.tax("T1", "A", period, amount)

@@ -11,9 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 import reference_fold as ref
+from drafts import Kit, retraction, write_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from replay_kit import Kit, random_drafts, retraction, write_log
+from replay_kit import random_drafts
 from typer.testing import CliRunner, Result
 
 from louyu_research import schemas
