@@ -64,6 +64,21 @@ def _ref(ten: Tenancy) -> dict[str, Any]:
     return {"tenant_id": ten.tenant.tenant_id, "building_id": ten.building.building_id}
 
 
+def _area_entered(r: Recorder, ten: Tenancy, d: date, area: float, after: str) -> str:
+    """A wrong area of `ten` on day `d`, returned by its street but recorded after the event
+    `after` (which a replay must know first)."""
+    tid, bid = ten.tenant.tenant_id, ten.building.building_id
+    when, src = r.filed(ten.building, d)
+    return r.add(
+        f"area-{tid}-{bid}-{d:%Y%m%d}",
+        "TenantAreaChanged",
+        d,
+        max(when, r.at(after)) + timedelta(minutes=1),
+        src,
+        {**_ref(ten), "area_m2": area},
+    )
+
+
 def _restate(r: Recorder, rng: random.Random) -> None:
     """Tax reports restated months later (0.6 %), and two months of the city's revenue."""
     for eid, m, amount in r.tax_reports:
@@ -113,15 +128,7 @@ def _overfull(r: Recorder, live: list[Tenancy]) -> list[Finding]:
         area = ten.area_on(d0)
         if area >= 150 and occupied + 9 * area > b.rentable * 1.05 and occupied < b.rentable:
             tid, bid = ten.tenant.tenant_id, b.building_id
-            when, src = r.filed(b, d0)
-            eid = r.add(
-                f"area-{tid}-{bid}-{d0:%Y%m%d}",
-                "TenantAreaChanged",
-                d0,
-                max(when, r.at(f"in-{tid}-{bid}")) + timedelta(minutes=1),
-                src,
-                {**_ref(ten), "area_m2": area * 10},
-            )
+            eid = _area_entered(r, ten, d0, area * 10, after=f"in-{tid}-{bid}")
             when, src = r.filed(b, d1)
             fix = r.add(
                 f"area-{tid}-{bid}-{d1:%Y%m%d}",
@@ -169,15 +176,7 @@ def _planted(r: Recorder, w: World, rng: random.Random, ended: list[Tenancy]) ->
     tid, bid = ten.tenant.tenant_id, ten.building.building_id
     assert ten.end is not None
     later = ten.end + timedelta(days=20)
-    when, src = r.filed(ten.building, later)
-    eid = r.add(
-        f"area-{tid}-{bid}-{later:%Y%m%d}",
-        "TenantAreaChanged",
-        later,
-        max(when, r.at(f"out-{tid}-{bid}")) + timedelta(minutes=1),
-        src,
-        {**_ref(ten), "area_m2": round(ten.areas[-1][1] * 0.5, 1)},
-    )
+    eid = _area_entered(r, ten, later, round(ten.areas[-1][1] * 0.5, 1), after=f"out-{tid}-{bid}")
     findings.append(
         Finding(
             eid,

@@ -307,6 +307,17 @@ def _building_data(b: Building, status: str) -> dict[str, Any]:
     return data
 
 
+def _returned_update(r: Recorder, b: Building, what: str, d: date, fields: dict[str, Any]) -> None:
+    """A `BuildingUpdated` of `b` on day `d` (event `bld-<id>-<what>`) with its street's return."""
+    r.returned(
+        b,
+        f"bld-{b.building_id}-{what}",
+        "BuildingUpdated",
+        d,
+        {"building_id": b.building_id, **fields},
+    )
+
+
 def _record_buildings(r: Recorder, w: World) -> None:
     """Each building: registered at the census (standing or under construction, completed
     later) or with its street's return when new; re-surveys, re-measures, the boundary change."""
@@ -351,22 +362,10 @@ def _record_buildings(r: Recorder, w: World) -> None:
                 _building_data(b, "completed"),
             )
         if b.standalone_from:
-            r.returned(
-                b,
-                f"bld-{bid}-standalone",
-                "BuildingUpdated",
-                b.standalone_from,
-                {"building_id": bid, "standalone": True},
-            )
+            _returned_update(r, b, "standalone", b.standalone_from, {"standalone": True})
         if b.remeasure:
             d, area = b.remeasure
-            r.returned(
-                b,
-                f"bld-{bid}-remeasured",
-                "BuildingUpdated",
-                d,
-                {"building_id": bid, "rentable_area_m2": area},
-            )
+            _returned_update(r, b, "remeasured", d, {"rentable_area_m2": area})
         if b.street_from:
             d, street = b.street_from
             r.add(
@@ -386,13 +385,7 @@ def _record_acts(r: Recorder, w: World) -> None:
         d = max(d, b.completed_on + timedelta(days=30)) if b.announced == "new" else d
         if d > LAST_DAY or (b.retire_on and d >= b.retire_on):
             continue
-        r.returned(
-            b,
-            f"bld-{b.building_id}-upd-{d:%Y%m%d}",
-            "BuildingUpdated",
-            d,
-            {"building_id": b.building_id, **fields},
-        )
+        _returned_update(r, b, f"upd-{d:%Y%m%d}", d, fields)
     for b, d in w.retirements:
         r.returned(
             b,
