@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "events"
 YEARS = (2014, 2015, 2016, 2017, 2018)
 
-# Key industries by GB/T 4754 code prefix and edition (INDICATORS.md, DOMAIN_NOTES.md).
+# Key industries by GB/T 4754 code prefix and edition (INDICATORS.md; both editions number some classes differently).
 KEY_PREFIXES = {
     "2017": {
         "I63": "information", "I64": "information", "I65": "information", "I6591": "outsourcing",
