@@ -22,8 +22,7 @@ import polars as pl
 import pytest
 
 from louyu_research.city.industries import classify
-from louyu_research.city.profile import default_city
-from louyu_research.core.reference_tables import ReferenceTableError
+from louyu_research.city.profile import CityError, default_city
 from louyu_research.log.catalogue import is_valid_uscc
 from louyu_research.log.store import EventLog
 from louyu_research.sample.calibration import (
@@ -33,7 +32,7 @@ from louyu_research.sample.calibration import (
     JIAXING,
     KEY_CODES,
     OTHER_CODES,
-    load_city,
+    load_sample_city,
 )
 from louyu_research.sample.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
 from louyu_research.sample.timeline import interp
@@ -568,6 +567,8 @@ def city_file(tmp_path: Path, old: str, new: str) -> Path:
         ('"建设街道" = [', '"建设路街道" = [', "streets: '建设路街道' is not a street or town"),
         ('[themes."海盐县"]', '[themes."海盐"]', "no themes for reporting area '海盐县'"),
         ('to = "城南街道"', 'to = "城南"', "story: '城南' is not a street or town"),
+        ("fashion = 4", "leather = 4", "themes.海宁市: 'leather' is not a key industry"),
+        ('province = "浙江"\n', "", "province: missing"),
         ("2017 = 44.38e9", "2018 = 44.38e9", "revenue: give two years two apart"),
     ],
 )
@@ -575,8 +576,8 @@ def test_a_city_file_that_does_not_fit_the_divisions_is_refused_in_one_line(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
     path = city_file(tmp_path, old, new)
-    with pytest.raises(ReferenceTableError) as err:
-        load_city(path)
+    with pytest.raises(CityError) as err:
+        load_sample_city(path)
     assert str(err.value).startswith(f"{path}: ")
     assert message in str(err.value)
     assert "\n" not in str(err.value)

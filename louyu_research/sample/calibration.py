@@ -1,10 +1,11 @@
 """What the sample is made of and calibrated to, in one place.
 
-The city comes from data. Its divisions (every street's district and reporting area, every
-district's code) are the city's divisions table (`city/jiaxing/jiaxing_divisions.csv`); the
-rest that is Jiaxing's own (budget revenue, where buildings stand, which key industries each
-reporting area attracts, the words names are made of, the story's boundary change) is
-`jiaxing.toml` beside this module, checked against the divisions when it is loaded (`CITY`).
+The city comes from data. Its profile (`city/jiaxing/`: divisions with every street's district
+and reporting area and every district's code, key industries and their GB/T 4754 codes, time
+zone) is the package's; the rest that is Jiaxing's own and only the sample needs (budget
+revenue, where buildings stand, which key industries each reporting area attracts, the words
+names are made of, the story's boundary change) is `jiaxing.toml` beside this module, checked
+against the profile when it is loaded (`CITY`).
 
 The model's calibration is below: the designed share of the city's revenue paid in scope,
 seasonality, the occupancy and registration paths the plan pushes towards, new supply,
@@ -23,8 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from louyu_research.city.reference import DEFAULT_DIVISIONS, load_divisions
-from louyu_research.core.reference_tables import ReferenceTableError
+from louyu_research.city.profile import City, CityError, default_city
 
 from .timeline import FIRST_YEAR, LAST_YEAR
 
@@ -54,8 +54,8 @@ class BoundaryChange:
 
 
 @dataclass(frozen=True)
-class City:
-    """The simulated city: its divisions and the facts of `jiaxing.toml`."""
+class SampleCity:
+    """The simulated city: its profile's divisions and the facts of `jiaxing.toml`."""
 
     name: str  # as firms' and owners' names start (嘉兴…)
     province: str
@@ -71,46 +71,54 @@ class City:
     names: Names
 
 
-def load_city(path: Path = JIAXING, divisions: Path = DEFAULT_DIVISIONS) -> City:
-    """The city of `path` (TOML) on the divisions table `divisions`, checked against it."""
+def load_sample_city(path: Path = JIAXING, profile: City | None = None) -> SampleCity:
+    """The sample's facts of `path` (TOML) about the city of `profile` (the shipped one by
+    default), checked against the profile."""
+    profile = profile or default_city()
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        raise ReferenceTableError(f"{path}: cannot read: {err}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise CityError(f"{path}: cannot read: {err}") from None
+    try:
+        return _sample_city(raw, profile, path)
+    except KeyError as err:
+        raise CityError(f"{path}: {err.args[0]}: missing") from None
 
-    def fail(where: str, reason: str) -> ReferenceTableError:
-        return ReferenceTableError(f"{path}: {where}: {reason}")
 
-    table = load_divisions(divisions)
+def _sample_city(raw: dict[str, Any], profile: City, path: Path) -> SampleCity:
+    def fail(where: str, reason: str) -> CityError:
+        return CityError(f"{path}: {where}: {reason}")
+
+    rows = list(profile.divisions.iter_rows(named=True))
     streets = {
         row["name"]: (row["admin_district"], row["reporting_area"])
-        for row in table.iter_rows(named=True)
+        for row in rows
         if row["level"] in ("street", "town")
     }
-    codes = {
-        row["name"]: row["code"]
-        for row in table.iter_rows(named=True)
-        if row["level"] == "district" and row["code"]
-    }
+    codes = {row["name"]: row["code"] for row in rows if row["level"] == "district" and row["code"]}
     areas = {area for _, area in streets.values()}
+    of = f"of city {profile.key!r}"
     for street in raw["streets"]:
         if street not in streets:
-            raise fail("streets", f"{street!r} is not a street or town of {divisions.name}")
+            raise fail("streets", f"{street!r} is not a street or town {of}")
     for area in {streets[s][1] for s in raw["streets"]} - set(raw["themes"]):
         raise fail("themes", f"no themes for reporting area {area!r}, which has streets")
     for area in [*raw["themes"], *raw["city"]["urban_areas"]]:
         if area not in areas:
-            raise fail("themes", f"{area!r} is not a reporting area of {divisions.name}")
+            raise fail("themes", f"{area!r} is not a reporting area {of}")
+    for area, weights in raw["themes"].items():
+        for key in set(weights) - set(profile.key_industry_codes):
+            raise fail(f"themes.{area}", f"{key!r} is not a key industry {of}")
     change = raw["story"]["boundary_change"]
     for street in (change["from"], change["to"], *raw["story"]["retire_in"]):
         if street not in streets:
-            raise fail("story", f"{street!r} is not a street or town of {divisions.name}")
+            raise fail("story", f"{street!r} is not a street or town {of}")
     revenue = {int(year): float(amount) for year, amount in raw["revenue"].items()}
     if len(revenue) != 2 or abs(max(revenue) - min(revenue)) != 2:
         raise fail("revenue", "give two years two apart (the growth between them fills the rest)")
     names: dict[str, Any] = raw["names"]
     city = raw["city"]
-    return City(
+    return SampleCity(
         name=city["name"],
         province=city["province"],
         division_code=city["division_code"],
@@ -134,7 +142,7 @@ def load_city(path: Path = JIAXING, divisions: Path = DEFAULT_DIVISIONS) -> City
     )
 
 
-CITY = load_city()
+CITY = load_sample_city()
 
 
 def _revenue_by_year(anchors: dict[int, float]) -> dict[int, float]:

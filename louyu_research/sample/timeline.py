@@ -13,13 +13,16 @@ import functools
 import itertools
 import random
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+from louyu_research.city.profile import default_city
 from louyu_research.core.periods import Month
 
 FIRST_YEAR, LAST_YEAR = 2014, 2018
 MONTHS = (LAST_YEAR - FIRST_YEAR + 1) * 12
-#: Every `recorded_at` is back-filled in China time.
-TZ = timezone(timedelta(hours=8))
+#: Every `recorded_at` is back-filled at the offset of the city's time zone (China keeps one
+#: offset all year: +08:00).
+TZ = timezone(ZoneInfo(default_city().time_zone).utcoffset(datetime(FIRST_YEAR, 1, 1)))
 FIRST_MONTH = Month(FIRST_YEAR, 1)
 
 
