@@ -42,7 +42,6 @@ def test_manifest_round_trip_and_hand_edit_detected(tmp_path, root):
         parameters={"quarter": "2017Q4"},
         position={"seq": 10, "recorded_at": "2018-01-08T09:00:00+08:00", "hash": "ab" * 32},
         outputs={"tables/headline.csv": hashlib.sha256(b"x").hexdigest()},
-        renderer="nbconvert+typst",
         lock=root / "uv.lock",
         settings={},
     )

@@ -32,7 +32,24 @@ EditionOption = Annotated[
     Edition, typer.Option("--edition", help="public (disclosure control) or internal (everything).")
 ]
 LangOption = Annotated[Lang, typer.Option("--lang", help="Report language: zh (default) or en.")]
-OutOption = Annotated[Path, typer.Option("--out", help="Folder that receives <QUARTER>/.")]
+OutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Publications folder: the public Chinese edition goes to OUT/QUARTER/ (committed), "
+        "the public English one to OUT/QUARTER/en/ (ignored by git); committed manifests there "
+        "pin every edition's log position.",
+    ),
+]
+InternalOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--internal-out",
+        help="Folder for internal editions (OUT/QUARTER/internal-LANG/, every file named "
+        "*-internal*); default: $XDG_DATA_HOME/louyu-research/internal-reports, outside the "
+        "repository. A folder git would track is refused.",
+    ),
+]
 RendererOption = Annotated[
     Renderer,
     typer.Option("--renderer", help="auto: Quarto when on PATH, else offline (nbconvert + Typst)."),
@@ -76,6 +93,7 @@ def register(app: typer.Typer) -> None:
         log: LogOption = DEFAULT_LOG_PATH,
         upto_seq: SeqOption = None,
         out: OutOption = Path("reports"),
+        internal_out: InternalOutOption = None,
         renderer: RendererOption = Renderer.auto,
         revise: Annotated[
             bool,
@@ -87,9 +105,10 @@ def register(app: typer.Typer) -> None:
         ] = False,
         as_published: AsPublishedOption = False,
     ) -> None:
-        """Build the quarterly report (季度分析通报) into OUT/QUARTER/: HTML, PDF, notebook,
-        tables.xlsx, CSV tables, charts as SVG and PNG, manifest.json. A published quarter
-        (OUT/QUARTER/manifest.json exists) is rebuilt from its pinned log position."""
+        """Build the quarterly report (季度分析通报): HTML, PDF, notebook, tables.xlsx, CSV
+        tables, charts as SVG and PNG, manifest.json, in the edition and language's own
+        folder (see --out, --internal-out). A published quarter (OUT/QUARTER/manifest.json
+        exists) is built from its pinned log position."""
         from louyu_research.report.pipeline import ReportError
 
         try:
@@ -101,16 +120,18 @@ def register(app: typer.Typer) -> None:
                 lang=lang,
                 upto_seq=upto_seq,
                 out_root=out,
+                internal_root=internal_out,
                 renderer=renderer,
                 revise=revise,
                 as_published=as_published,
             )
         except ReportError as err:
             usage_error(str(err))
+        first, *rest = sorted(built.files, key=lambda n: (not n.endswith(".html"), n))
         typer.echo(
             f"report {built.quarter} ({edition.value}, {lang.value}, log seq {built.position['seq']}, "
-            f"{built.renderer}) in {built.seconds['total']:.0f}s: {built.folder}/report.html, report.pdf, "
-            "tables.xlsx, tables/, charts/, manifest.json"
+            f"{built.renderer}) in {built.seconds['total']:.0f}s: {built.folder}/{first}, "
+            + ", ".join(n + ("/" if (built.folder / n).is_dir() else "") for n in rest)
         )
 
     @app.command("reports")
@@ -120,6 +141,7 @@ def register(app: typer.Typer) -> None:
         log: LogOption = DEFAULT_LOG_PATH,
         upto_seq: SeqOption = None,
         out: OutOption = Path("reports"),
+        internal_out: InternalOutOption = None,
         renderer: RendererOption = Renderer.auto,
         as_published: AsPublishedOption = False,
     ) -> None:
@@ -153,6 +175,7 @@ def register(app: typer.Typer) -> None:
                     lang=lang,
                     upto_seq=upto_seq,
                     out_root=out,
+                    internal_root=internal_out,
                     renderer=renderer,
                     as_published=as_published,
                 )
@@ -171,12 +194,15 @@ def register(app: typer.Typer) -> None:
             typer.Option("--quarter", help="Only these quarters (repeatable); default: all."),
         ] = None,
     ) -> None:
-        """Re-execute every committed report at its pinned log position and compare the
-        fingerprints of its tables and charts with its manifest (exit 1 on any difference)."""
+        """Check the committed reports: no tracked file under OUT holds a tenant name, a USCC or
+        tenant-level tax from the log (the leak guard), and every report re-executed at its
+        pinned log position gives the fingerprints of its manifest. Exit 1 on any finding."""
         import tempfile
 
         from tqdm import tqdm
 
+        from louyu_research.log.store import LogError
+        from louyu_research.report.leaks import find_leaks
         from louyu_research.report.pipeline import ReportError, committed_reports, verify_report
 
         folders = [
@@ -186,6 +212,12 @@ def register(app: typer.Typer) -> None:
         ]
         if not folders:
             usage_error(f"no committed report (manifest.json) under {out}/")
+        try:
+            leaks = find_leaks(out, log)
+        except LogError as err:
+            usage_error(str(err))
+        for line in leaks:
+            typer.echo(f"leak: {line}", err=True)
         failed = 0
         bar = tqdm(folders, unit="report", desc="verify-reports")
         for folder in bar:
@@ -200,7 +232,14 @@ def register(app: typer.Typer) -> None:
                 tqdm.write(f"{name}: {p}")
             failed += bool(problems)
         bar.close()
+        if leaks:
+            typer.echo(
+                f"{len(leaks)} leak(s) in files tracked under {out}/: tenant names, USCCs or "
+                "tenant-level tax must never be committed",
+                err=True,
+            )
         if failed:
             typer.echo(f"{failed} of {len(folders)} report(s) do not reproduce", err=True)
+        if leaks or failed:
             raise typer.Exit(1)
-        typer.echo(f"ok: {len(folders)} report(s) reproduce their manifests")
+        typer.echo(f"ok: {len(folders)} report(s) reproduce their manifests; no leak under {out}/")

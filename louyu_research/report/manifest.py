@@ -1,8 +1,10 @@
 """Manifests: what a published report was built from, and fingerprints of what it says.
 
 A report's manifest pins the log position it was built from (seq, its recorded_at, the chain
-hash at that seq), the parameters, the package and locked dependency versions, the renderer,
-and a SHA-256 of every data output in a canonical form. Rebuilding a published quarter uses
+hash at that seq), the parameters, the package and locked dependency versions, and a SHA-256
+of every data output in a canonical form. It does not name the renderer: Quarto and the
+offline renderer give the same publication, and a rebuild with either must leave the
+committed manifest unchanged. Rebuilding a published quarter uses
 the pinned position, so corrections appended later cannot change it; `verify-reports`
 rebuilds and compares the fingerprints.
 
@@ -32,8 +34,6 @@ from louyu_research import __version__
 SIGNIFICANT_DIGITS = 12
 MANIFEST_NAME = "manifest.json"
 FORMAT = "louyu-report-manifest/1"
-# What a rebuild may legitimately change without the publication changing.
-VOLATILE_KEYS = ("built_at", "renderer_versions")
 
 
 def canonical_table(frame: pl.DataFrame) -> bytes:
@@ -102,7 +102,6 @@ def build_manifest(
     parameters: dict[str, Any],
     position: dict[str, Any],
     outputs: dict[str, str],
-    renderer: str,
     lock: Path,
     settings: dict[str, Any],
     revised_from: dict[str, Any] | None = None,
@@ -116,7 +115,6 @@ def build_manifest(
         "settings": settings,
         "package": {"name": "louyu-research", "version": __version__},
         "dependencies": locked_versions(lock),
-        "renderer": renderer,
         "outputs": dict(sorted(outputs.items())),
     }
     if revised_from is not None:

@@ -2,23 +2,40 @@
 
 `build_report("2017Q4")` pins the log position, executes
 `notebooks/quarterly_report.ipynb` with papermill on the project's kernel `louyu`, strips the
-executed notebook's volatile metadata, and renders `reports/<QUARTER>/`: report.html,
-report.pdf, report.ipynb, tables.xlsx, tables/*.csv, charts/*.svg|png (see `render`) and
-manifest.json (see `manifest`).
+executed notebook's volatile metadata, and renders report.html, report.pdf, report.ipynb,
+tables.xlsx, tables/*.csv, charts/*.svg|png (see `render`) and manifest.json (see `manifest`).
+
+Where (why: one `git commit -a` must never publish what is not the publication): every
+(edition, language) has its own folder, and only the public Chinese edition is the committed
+publication, `reports/<QUARTER>/`. The public English edition goes to `reports/<QUARTER>/en/`
+(ignored by git). The internal edition goes outside the repository by default
+(`default_internal_root()`, or `--internal-out`), to `<root>/<QUARTER>/internal-<lang>/`, and
+every one of its files says "internal" in its name; a build refuses to write any edition but
+the publication under a path git would track. A revised edition adds `revised/` after the
+quarter.
+
+Builds are atomic and serialised (why: two builds of one quarter at once must not read each
+other's half-written charts): a build holds `<folder>/_build.lock`, works in a private
+`<folder>/_staging-*/` and only then moves its files into place, the manifest last. Work
+folders and the lock start with "_", which git ignores under reports/.
 
 Pinning (why: a report published on 2016-10-15 must say the same when re-run in 2026): when
-`reports/<QUARTER>/manifest.json` exists, the quarter is rebuilt from the log position it
-records, after checking that the log still has the same chain hash there. `revise=True`
-builds a revised edition at the head into `reports/<QUARTER>/revised/`, which shows what
-changed against the published one. `verify_reports` re-executes every committed report and
+`reports/<QUARTER>/manifest.json` exists, the quarter is rebuilt, in every edition and
+language, from the log position it records, after checking that the log still has the same
+chain hash there. `revise=True` builds a revised edition at the head, which shows what
+changed against the published one. `verify_report` re-executes a committed report and
 compares the fingerprints of its tables and charts with its manifest.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +51,9 @@ NOTEBOOK = ROOT / "notebooks" / "quarterly_report.ipynb"
 KERNEL = "louyu"
 EDITIONS = ("public", "internal")
 LANGS = ("zh", "en")
+INTERNAL_MARK = "internal"
+LOCK_NAME = "_build.lock"
+STAGING_PREFIX = "_staging-"
 
 
 class ReportError(RuntimeError):
@@ -47,6 +67,126 @@ class Built:
     renderer: str
     position: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # top-level names written into folder
+
+
+# --- where each edition goes ----------------------------------------------------------------
+
+
+def is_publication(edition: str, lang: str) -> bool:
+    """Only the public Chinese edition is the committed publication."""
+    return edition == "public" and lang == "zh"
+
+
+def default_internal_root() -> Path:
+    """Where internal editions go unless told otherwise: the user's data folder, outside any
+    repository ($XDG_DATA_HOME/louyu-research/internal-reports)."""
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "louyu-research" / "internal-reports"
+
+
+def output_folder(
+    quarter: str,
+    edition: str,
+    lang: str,
+    *,
+    out_root: Path = Path("reports"),
+    internal_root: Path | None = None,
+    revise: bool = False,
+) -> Path:
+    """The folder of one (edition, language) of a quarter (see the module docstring)."""
+    if edition == "public":
+        base = out_root / quarter
+    else:
+        base = (internal_root or default_internal_root()) / quarter
+    if revise:
+        base = base / "revised"
+    if edition == "public":
+        return base if lang == "zh" else base / lang
+    return base / f"{INTERNAL_MARK}-{lang}"
+
+
+def marked(name: str) -> str:
+    """A file name of the internal edition: "-internal" before the suffix
+    (report.html → report-internal.html, tables/12_x.csv → tables/12_x-internal.csv)."""
+    path = Path(name)
+    if INTERNAL_MARK in path.name:
+        return name
+    return str(path.with_name(f"{path.stem}-{INTERNAL_MARK}{path.suffix}"))
+
+
+def _mark_files(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        if path.is_file() and not any(p.startswith("_") for p in path.relative_to(folder).parts):
+            path.rename(folder / marked(str(path.relative_to(folder))))
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(cwd), *args], capture_output=True, text=True, check=False
+    )
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def check_private(folder: Path) -> None:
+    """Refuse a folder for an edition that is not the publication when git would track what
+    is written there: inside a work tree, a path must be ignored and hold no tracked file."""
+    here = _existing_parent(folder)
+    if shutil.which("git") is None:
+        if any((p / ".git").exists() for p in (here, *here.parents)):
+            raise ReportError(f"{folder} is inside a git repository and git is not installed")
+        return
+    top = _git(here, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        return  # not inside a work tree
+    root = Path(top.stdout.strip())
+    rel = folder.resolve().relative_to(root).as_posix()
+    tracked = _git(root, "ls-files", "--", rel).stdout.strip()
+    ignored = _git(root, "check-ignore", "-q", "--", f"{rel}/report.html").returncode == 0
+    if tracked or not ignored:
+        raise ReportError(
+            f"refusing to write an edition other than the public Chinese one to {folder}: "
+            f"git would track it in {root} (use a folder outside the repository or an ignored one)"
+        )
+
+
+# --- atomic, serialised builds --------------------------------------------------------------
+
+
+@contextmanager
+def building(folder: Path) -> Iterator[Path]:
+    """Hold the folder's build lock and give a fresh staging folder inside it (removed after;
+    a staging folder found while holding the lock is a dead build's, removed first)."""
+    from filelock import FileLock
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / LOCK_NAME)):
+        for stale in folder.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def move_into_place(staging: Path, folder: Path) -> list[str]:
+    """Move every finished file and folder of `staging` into `folder` (same file system, so
+    each move is a rename), manifests last: a manifest present means its build is complete."""
+    entries = [e for e in staging.iterdir() if not e.name.startswith("_")]
+    entries.sort(key=lambda e: (e.name.startswith("manifest"), e.name))
+    for entry in entries:
+        target = folder / entry.name
+        if entry.is_dir() and target.exists():
+            os.replace(target, staging / f"_old-{entry.name}")
+        os.replace(entry, target)
+    return [e.name for e in entries]
 
 
 def _open(log: Path) -> Any:
@@ -195,6 +335,14 @@ def fingerprints(nb: Any) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class Plan:
+    seq: int  # the log position to build from
+    published: bool  # the quarter has a committed publication (its seq is pinned)
+    published_seq: int | None  # for a revision: the publication's seq
+    previous: dict[str, Any] | None  # where the previous quarter's report read the log
+
+
 def _plan(
     quarter: str,
     log: Path,
@@ -202,8 +350,8 @@ def _plan(
     upto_seq: int | None,
     revise: bool,
     as_published: bool = False,
-) -> tuple[int, Path, int | None, dict[str, Any] | None]:
-    """(seq to build from, output folder, published seq for a revision, previous cut-off)."""
+) -> Plan:
+    """What to build from: the quarter's publication under `out_root` pins every edition."""
     from .inputs import previous_cutoff, publication_cutoff
 
     Quarter.parse(quarter)
@@ -215,7 +363,6 @@ def _plan(
                 f"{quarter} has no published report to revise ({out_root}/{quarter}/manifest.json)"
             )
         seq = upto_seq if upto_seq is not None else lg.head.seq
-        folder = out_root / quarter / "revised"
         published_seq: int | None = published["log_position"]["seq"]
     elif published is not None:
         pinned = published["log_position"]["seq"]
@@ -223,15 +370,16 @@ def _plan(
             raise ReportError(
                 f"{quarter} is published from log seq {pinned}; use --revise to build another edition"
             )
-        seq, folder, published_seq = pinned, out_root / quarter, None
-        return seq, folder, published_seq, published["parameters"].get("previous")
+        return Plan(pinned, True, None, published["parameters"].get("previous"))
     else:
         seq = upto_seq if upto_seq is not None else lg.head.seq
         if as_published:  # the log as it stood when the quarter is reported, by convention
             seq = publication_cutoff(lg, quarter, seq)["seq"]
-        folder, published_seq = out_root / quarter, None
+        published_seq = None
     validate_quarter(quarter, log, seq)
-    return seq, folder, published_seq, previous_cutoff(lg, quarter, seq, out_root)
+    return Plan(
+        seq, published is not None, published_seq, previous_cutoff(lg, quarter, seq, out_root)
+    )
 
 
 def build_report(
@@ -242,15 +390,19 @@ def build_report(
     lang: str = "zh",
     upto_seq: int | None = None,
     out_root: Path = Path("reports"),
+    internal_root: Path | None = None,
     renderer: str = "auto",
     revise: bool = False,
     as_published: bool = False,
     say: Callable[[str], None] = print,
 ) -> Built:
-    """Build one quarter's publication folder; raises QuarterError/ReportError (one line).
+    """Build one (edition, language) of a quarter into its own folder (`output_folder`);
+    raises QuarterError/ReportError (one line).
 
-    `as_published`: an unpublished quarter is built from the log as recorded by the end of the
-    month after the quarter (`inputs.publication_cutoff`) instead of the head.
+    `out_root` holds the publications (and the public English editions); `internal_root`
+    the internal editions (default: `default_internal_root()`). `as_published`: an
+    unpublished quarter is built from the log as recorded by the end of the month after the
+    quarter (`inputs.publication_cutoff`) instead of the head.
     """
     from louyu_research.city.settings import Settings
 
@@ -262,43 +414,62 @@ def build_report(
     if lang not in LANGS:
         raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     t0 = time.perf_counter()
-    seq, out_dir, published_seq, previous = _plan(
-        quarter, log, out_root, upto_seq, revise, as_published
+    # checked before any folder is made: a bad QUARTER or log leaves nothing behind
+    _plan(quarter, log, out_root, upto_seq, revise, as_published)
+    folder = output_folder(
+        quarter, edition, lang, out_root=out_root, internal_root=internal_root, revise=revise
     )
-    if published_seq is None and (out_dir / "manifest.json").exists():
-        say(f"{quarter} is published: rebuilding it from its pinned log position, seq {seq}")
-    t1 = time.perf_counter()
-    nb_path = execute(
-        quarter, log, seq, edition, lang, out_dir, published_seq=published_seq, previous=previous
-    )
-    t2 = time.perf_counter()
-    done = render(nb_path, out_dir, renderer=renderer, say=say)
-    t3 = time.perf_counter()
-    nb = nbformat.read(nb_path, as_version=4)
-    position = _open(log).position(seq)
-    manifest = build_manifest(
-        quarter=quarter,
-        parameters={
-            "quarter": quarter,
-            "edition": edition,
-            "lang": lang,
-            "upto_seq": seq,
-            "published_seq": published_seq,
-            "previous": previous,
-        },
-        position=position,
-        outputs=fingerprints(nb),
-        renderer=done.renderer,
-        lock=ROOT / "uv.lock",
-        settings=Settings().as_record(),
-    )
-    write_manifest(out_dir, manifest)
+    if not is_publication(edition, lang):
+        check_private(folder)
+    with building(folder) as staging:
+        plan = _plan(quarter, log, out_root, upto_seq, revise, as_published)  # under the lock
+        if plan.published and not revise:
+            say(f"{quarter} is published: building it from its pinned log position, seq {plan.seq}")
+        t1 = time.perf_counter()
+        nb_path = execute(
+            quarter,
+            log,
+            plan.seq,
+            edition,
+            lang,
+            staging,
+            published_seq=plan.published_seq,
+            previous=plan.previous,
+        )
+        t2 = time.perf_counter()
+        done = render(nb_path, staging, renderer=renderer, say=say)
+        t3 = time.perf_counter()
+        nb = nbformat.read(nb_path, as_version=4)
+        position = _open(log).position(plan.seq)
+        outputs = fingerprints(nb)
+        if edition == "internal":
+            outputs = {marked(k): v for k, v in outputs.items()}
+        manifest = build_manifest(
+            quarter=quarter,
+            parameters={
+                "quarter": quarter,
+                "edition": edition,
+                "lang": lang,
+                "upto_seq": plan.seq,
+                "published_seq": plan.published_seq,
+                "previous": plan.previous,
+            },
+            position=position,
+            outputs=outputs,
+            lock=ROOT / "uv.lock",
+            settings=Settings().as_record(),
+        )
+        write_manifest(staging, manifest)
+        if edition == "internal":
+            _mark_files(staging)
+        files = move_into_place(staging, folder)
     return Built(
         quarter=quarter,
-        folder=out_dir,
+        folder=folder,
         renderer=done.renderer,
         position=position,
         seconds={"check": t1 - t0, "execute": t2 - t1, "render": t3 - t2, "total": t3 - t0},
+        files=files,
     )
 
 
@@ -342,13 +513,21 @@ def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
 
 __all__ = [
     "Built",
+    "Plan",
     "QuarterError",
     "ReportError",
     "all_quarters",
     "build_report",
+    "building",
+    "check_private",
     "committed_reports",
+    "default_internal_root",
     "execute",
     "fingerprints",
+    "is_publication",
+    "marked",
+    "move_into_place",
+    "output_folder",
     "validate_quarter",
     "verify_report",
 ]

@@ -1,21 +1,33 @@
 """Render an executed report notebook into a publication folder.
 
 From the executed notebook alone (no code runs again) this writes: `report.html`
-(self-contained: no script, style or font fetched from a network), `report.pdf` (A4, the CJK
-font embedded, byte-identical when rebuilt), `tables.xlsx` + `tables/*.csv` (from the table
-payloads that travel in the outputs' metadata) and `charts/*.svg|png` (from the chart specs).
+(self-contained: no script, style, image or font fetched from a network), `report.pdf` (A4,
+the CJK font embedded), `tables.xlsx` + `tables/*.csv` (from the table payloads that travel
+in the outputs' metadata) and `charts/*.svg|png` (from the chart specs).
 
-Two renderers with the same layout (same sections, charts and tables):
-- Quarto, when a `quarto` program is on PATH (project file `reports/_quarto.yml`);
+Two renderers, one publication (same cover, banner, footer, sections, tables and charts):
+- Quarto, when a `quarto` program is on PATH: a private project folder is made inside the
+  output folder (`templates/quarto/_quarto.yml`, this build's `_metadata.yml`, a prepared
+  copy of the notebook) and removed afterwards, so Quarto writes nothing anywhere else;
 - otherwise offline registry packages: nbconvert for HTML, pandoc's Typst writer
-  (pypandoc-binary) for the PDF source, compiled by the `typst` package with the project's font.
+  (pypandoc-binary) for the PDF source, compiled by the `typst` package.
+
+What makes them the same: both PDFs come from one Typst template (`templates/typst/`:
+`typst-template.typ` and `typst-show.typ`, Quarto's partials and the offline pandoc
+template's) and one Lua filter over the same Markdown of every output; both HTML pages use
+`report.css` and the same banner and footer markup; the fonts are the project's font folder.
+The notebook Quarto is given holds only what a reader sees: hidden cells, code and prints
+are removed, and every HTML output is passed on as a raw HTML block (a notebook with
+`text/html` outputs makes Quarto load require.js and jQuery from a CDN).
 """
 
 from __future__ import annotations
 
-import base64
 import copy
+import html as html_mod
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -38,7 +50,8 @@ QUARTO_MISSING = (
 )
 REMOVE_TAGS = frozenset({"remove-cell", "parameters", "injected-parameters"})
 TEMPLATE_NAME = "louyu_report"
-META_MIME = "application/vnd.louyu.meta+json"
+#: Private work folders inside an output folder start with "_" (ignored by git, removed).
+WORK_PREFIX = "_"
 
 
 class RenderError(RuntimeError):
@@ -118,6 +131,12 @@ def chart_specs(nb: nbformat.NotebookNode) -> list[tuple[str, dict[str, Any]]]:
     return list(zip(tables_mod.file_stems(found), [c["spec"] for c in found], strict=True))
 
 
+def pandoc_lang(lang: str) -> str:
+    """The document language as pandoc and Quarto know it ("zh-Hans": pandoc has no
+    translations for plain "zh" and warns on every build)."""
+    return "zh-Hans" if lang == "zh" else "en"
+
+
 # --- volatile metadata ------------------------------------------------------------------------
 
 
@@ -173,11 +192,69 @@ def _naive(ts: datetime | None) -> datetime | None:
     return None if ts is None else ts.astimezone(UTC).replace(tzinfo=None)
 
 
-# --- offline HTML (nbconvert) -----------------------------------------------------------------
+# --- what both renderers share ----------------------------------------------------------------
 
 
 def _template_dir() -> Path:
     return Path(str(resources.files("louyu_research.report") / "templates"))
+
+
+def typst_template_dir() -> Path:
+    """The one Typst page design (partials, offline template, Lua filter)."""
+    return _template_dir() / "typst"
+
+
+def quarto_template_dir() -> Path:
+    return _template_dir() / "quarto"
+
+
+def _css() -> str:
+    return (_template_dir() / TEMPLATE_NAME / "report.css").read_text("utf-8")
+
+
+def page_wrappers(meta: ReportMeta) -> tuple[str, str]:
+    """The HTML put before and after the report's content by both renderers: the edition
+    banner, the <main> element, and the footer with the log position."""
+    banner = (
+        f'<div class="edition-banner" role="note">{html_mod.escape(meta.banner)}</div>\n'
+        if meta.banner
+        else ""
+    )
+    before = f'{banner}<main class="report edition-{html_mod.escape(meta.edition)}">\n'
+    after = f'</main>\n<footer class="report-footer">{html_mod.escape(meta.footer)}</footer>\n'
+    return before, after
+
+
+_MD_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+
+
+def _md_literal(text: str) -> str:
+    """Text that pandoc's Markdown reader gives back literally (every ASCII punctuation
+    character backslash-escaped): metadata values are read as Markdown."""
+    return _MD_PUNCTUATION.sub(r"\\\1", text)
+
+
+def typst_metadata(meta: ReportMeta) -> dict[str, str]:
+    """The variables of typst-show.typ, as Markdown that reads back as the literal text."""
+    values = {
+        "title": meta.title,
+        "subtitle": meta.subtitle,
+        "edition-banner": meta.banner,
+        "report-footer": meta.footer,
+    }
+    out = {k: _md_literal(v) for k, v in values.items() if v}
+    out["mainfont"] = FONT_FAMILY
+    out["lang"] = pandoc_lang(meta.lang)
+    return out
+
+
+def _write_json(path: Path, value: Any) -> Path:
+    """JSON is YAML too: metadata files for pandoc and Quarto, with no YAML writer needed."""
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    return path
+
+
+# --- offline HTML (nbconvert) -----------------------------------------------------------------
 
 
 def html_offline(nb: nbformat.NotebookNode, meta: ReportMeta) -> str:
@@ -197,15 +274,14 @@ def html_offline(nb: nbformat.NotebookNode, meta: ReportMeta) -> str:
     )
     remove = TagRemovePreprocessor(remove_cell_tags=set(REMOVE_TAGS), enabled=True)
     exporter.register_preprocessor(remove, enabled=True)
-    css = (_template_dir() / TEMPLATE_NAME / "report.css").read_text("utf-8")
+    before, after = page_wrappers(meta)
     res = {
         "louyu": {
             "title": meta.title,
-            "lang_code": "zh-CN" if meta.lang == "zh" else "en",
-            "edition": meta.edition,
-            "banner": meta.banner,
-            "footer": meta.footer,
-            "css": css,
+            "lang_code": pandoc_lang(meta.lang),
+            "css": _css(),
+            "before_body": before,
+            "after_body": after,
         }
     }
     body, _ = exporter.from_notebook_node(_drop_streams(nb), resources=res)
@@ -231,7 +307,8 @@ def _drop_streams(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def pdf_markdown(nb: nbformat.NotebookNode, chart_dir: str) -> str:
-    """The report as pandoc Markdown: the same outputs as the HTML, in order; tables as pipe
+    """The report as pandoc Markdown: the same outputs as the HTML, in order (the cover's
+    introduction included: its title and subtitle are the template's); tables as pipe
     tables (their text/markdown), charts as the SVG files written to `chart_dir`."""
     parts: list[str] = []
     for cell in _visible_cells(nb):
@@ -244,8 +321,6 @@ def pdf_markdown(nb: nbformat.NotebookNode, chart_dir: str) -> str:
             if o.get("output_type") not in ("display_data", "execute_result"):
                 continue
             info, data = _louyu(o), o.get("data", {})
-            if info.get("kind") == "meta":
-                continue
             if info.get("kind") == "chart":
                 parts.append(f"![]({chart_dir}/{info['name']}.svg){{width=100%}}")
             elif "text/markdown" in data:
@@ -261,69 +336,26 @@ def _text(v: Any) -> str:
     return "".join(v) if isinstance(v, list) else str(v)
 
 
-def _typst_header(meta: ReportMeta) -> str:
-    """Page set-up added to pandoc's default Typst template: A4, the CJK font, small tables,
-    footer with page numbers, and the edition banner on every page when there is one."""
-    banner = ""
-    if meta.banner:
-        banner = (
-            '  header: align(center, block(fill: rgb("#c8413b"), inset: 4pt, width: 100%, '
-            f'text(fill: white, weight: "bold", size: 9pt)[{_typst_str(meta.banner)}])),\n'
-        )
-    footer_text = _typst_str(meta.footer)
-    return (
-        "#set page(\n"
-        + banner
-        + '  footer: context [#set text(size: 8pt, fill: rgb("#666666"))\n'
-        + f'    {footer_text} #h(1fr) #counter(page).display("1 / 1", both: true)],\n'
-        + ")\n"
-        + f'#set text(font: ("{FONT_FAMILY}",), lang: "{"zh" if meta.lang == "zh" else "en"}")\n'
-        + "#show table: set text(size: 8pt)\n"
-        + '#set table(stroke: (x, y) => if y == 0 { (bottom: 0.7pt) } else { (bottom: 0.2pt + rgb("#d9d9d9")) })\n'
-        + "#show heading.where(level: 2): it => block(above: 1.4em, below: 0.8em, "
-        + 'stroke: (bottom: 1pt + rgb("#1f5fa8")), inset: (bottom: 3pt), width: 100%, it)\n'
-        + "#show figure: set block(breakable: true)\n"
-    )
-
-
-def _typst_str(text: str) -> str:
-    """Text put into Typst markup literally (escape markup characters)."""
-    out = text
-    for ch in ("\\", "#", "[", "]", "*", "_", "$", "<", ">", "@", "`", "=", "-", "+", "/"):
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
-def typst_source(nb: nbformat.NotebookNode, meta: ReportMeta, chart_dir: str) -> str:
-    """Pandoc's Typst writer over the report's Markdown (pypandoc ships pandoc)."""
+def typst_source(nb: nbformat.NotebookNode, meta: ReportMeta, chart_dir: str, work: Path) -> str:
+    """Pandoc's Typst writer over the report's Markdown, with the shared template and filter
+    (pypandoc ships pandoc); `work` receives the metadata file."""
     import pypandoc
 
-    md = pdf_markdown(nb, chart_dir)
+    typst_dir = typst_template_dir()
+    meta_file = _write_json(work / "metadata.yml", typst_metadata(meta))
     args = [
         "--standalone",
         "--columns=10000",
         "--wrap=none",
-        "-V",
-        "papersize=a4",
-        "-V",
-        f"mainfont={FONT_FAMILY}",
-        "-V",
-        "fontsize=10pt",
-        "-V",
-        "margin.x=16mm",
-        "-V",
-        "margin.y=18mm",
-        "-V",
-        f"lang={'zh' if meta.lang == 'zh' else 'en'}",
-        "-M",
-        f"title={meta.title}",
-        "-V",
-        "header-includes=" + _typst_header(meta),
+        f"--template={typst_dir / 'report.typ'}",
+        f"--lua-filter={typst_dir / 'louyu.lua'}",
+        f"--metadata-file={meta_file}",
     ]
-    if meta.subtitle:
-        args += ["-M", f"subtitle={meta.subtitle}"]
     return pypandoc.convert_text(
-        md, "typst", format="markdown-implicit_figures-smart", extra_args=args
+        pdf_markdown(nb, chart_dir),
+        "typst",
+        format="markdown-implicit_figures-smart",
+        extra_args=args,
     )
 
 
@@ -352,11 +384,13 @@ def _pdf_timestamp(ts: datetime | None) -> int:
 
 def pdf_offline(nb: nbformat.NotebookNode, meta: ReportMeta, out_dir: Path) -> bytes:
     """The PDF through pandoc + typst; charts are the SVGs already written to out_dir/charts."""
-    build = out_dir / "_build"
-    build.mkdir(parents=True, exist_ok=True)
-    typ = build / "report.typ"
-    typ.write_text(typst_source(nb, meta, "../charts"), "utf-8")
-    return compile_pdf(typ, out_dir, meta.timestamp)
+    work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}typst-", dir=out_dir))
+    try:
+        typ = work / "report.typ"
+        typ.write_text(typst_source(nb, meta, "../charts", work), "utf-8")
+        return compile_pdf(typ, out_dir, meta.timestamp)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # --- Quarto -----------------------------------------------------------------------------------
@@ -366,44 +400,135 @@ def quarto_program() -> str | None:
     return shutil.which("quarto")
 
 
-def quarto_commands(quarto: str, notebook: Path, meta: ReportMeta) -> list[list[str]]:
-    """The two `quarto render` calls (HTML embedded, PDF via typst) of the executed notebook;
-    the project file (reports/_quarto.yml) carries the shared format options."""
-    common = [
-        "--no-execute",
-        "-M",
-        f"title:{meta.title}",
-        "-M",
-        f"lang:{'zh' if meta.lang == 'zh' else 'en'}",
-    ]
-    if meta.subtitle:
-        common += ["-M", f"subtitle:{meta.subtitle}"]
-    fonts = ["-M", f"font-paths:{typst_font_paths()[0]}"]
+def _raw_html(html: str) -> str:
+    """A Markdown raw HTML block (the fence is longer than any backtick run inside)."""
+    longest = max((len(m) for m in re.findall(r"`+", html)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{{=html}}\n{html.rstrip()}\n{fence}"
+
+
+def quarto_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook Quarto renders: what a reader sees and nothing else.
+
+    Hidden cells (tags in REMOVE_TAGS), code, prints and our metadata payloads are removed.
+    An output with HTML becomes Markdown: its HTML as a raw HTML block (which the Typst
+    writer drops) and its Markdown inside a block hidden from HTML (which the PDF shows).
+    The cover's title and subtitle are in its HTML only: the PDF's come from the template.
+    """
+    out = nbformat.v4.new_notebook()
+    out.metadata = {
+        k: copy.deepcopy(nb.metadata[k])
+        for k in ("kernelspec", "language_info")
+        if k in nb.metadata
+    }
+    for i, cell in enumerate(_visible_cells(_drop_streams(nb))):
+        if cell.cell_type == "markdown":
+            out.cells.append(nbformat.v4.new_markdown_cell(cell.source, id=f"md-{i}"))
+            continue
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for o in cell.outputs:
+            data = dict(o.get("data", {}))
+            if "text/html" in data:
+                md = _raw_html(_text(data["text/html"]))
+                if "text/markdown" in data:
+                    md += (
+                        '\n\n::: {.content-hidden when-format="html"}\n'
+                        + _text(data["text/markdown"]).strip("\n")
+                        + "\n:::"
+                    )
+                data = {"text/markdown": md + "\n"}
+            outputs.append(nbformat.v4.new_output("display_data", data=data))
+        out.cells.append(nbformat.v4.new_code_cell("", id=f"cell-{i}", outputs=outputs))
+    return out
+
+
+def quarto_project(folder: Path, nb: nbformat.NotebookNode, meta: ReportMeta) -> Path:
+    """Write a Quarto project for this build into `folder`: the shared configuration, this
+    build's metadata, the prepared notebook, the Typst partials, the filter and the page
+    style. Returns the notebook's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(quarto_template_dir() / "_quarto.yml", folder / "_quarto.yml")
+    typst_dir = typst_template_dir()
+    for name in ("typst-template.typ", "typst-show.typ", "louyu.lua"):
+        shutil.copy(typst_dir / name, folder / name)
+    (folder / "report.css").write_text(_css(), "utf-8")
+    before, after = page_wrappers(meta)
+    (folder / "before-body.html").write_text(before, "utf-8")
+    (folder / "after-body.html").write_text(after, "utf-8")
+    typst_meta = typst_metadata(meta)
+    lang = typst_meta.pop("lang")
+    _write_json(
+        folder / "_metadata.yml",
+        {
+            "lang": lang,
+            "format": {
+                "html": {"pagetitle": meta.title},
+                "typst": {**typst_meta, "font-paths": typst_font_paths()},
+            },
+        },
+    )
+    notebook = folder / "report.ipynb"
+    nbformat.write(quarto_notebook(nb), notebook)
+    return notebook
+
+
+def quarto_commands(quarto: str, notebook: Path) -> list[list[str]]:
+    """The two `quarto render` calls (HTML, PDF through Typst) of the prepared notebook; the
+    project folder's _quarto.yml and _metadata.yml carry every option."""
+    base = [quarto, "render", notebook.name, "--no-execute"]
     return [
-        [quarto, "render", notebook.name, "--to", "html", "--output", "report.html", *common],
-        [
-            quarto,
-            "render",
-            notebook.name,
-            "--to",
-            "typst",
-            "--output",
-            "report.pdf",
-            *common,
-            *fonts,
-        ],
+        [*base, "--to", "html", "--output", "report.html"],
+        [*base, "--to", "typst", "--output", "report.pdf"],
     ]
 
 
-def render_quarto(quarto: str, notebook: Path, meta: ReportMeta, out_dir: Path) -> None:
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(_pdf_timestamp(meta.timestamp)))
-    for cmd in quarto_commands(quarto, notebook, meta):
-        done = subprocess.run(
-            cmd, cwd=out_dir, env=env, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            raise RenderError(f"quarto failed ({' '.join(cmd[1:5])}): {' | '.join(tail)}")
+def _warnings(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if re.search(r"\bWARN", line)]
+
+
+def render_quarto(quarto: str, nb: nbformat.NotebookNode, meta: ReportMeta, out_dir: Path) -> None:
+    """report.html and report.pdf through Quarto, in a project folder of our own inside
+    out_dir (removed afterwards: Quarto's .quarto/ and figure folders go with it)."""
+    project = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}quarto-", dir=out_dir))
+    try:
+        notebook = quarto_project(project, nb, meta)
+        env = dict(os.environ, SOURCE_DATE_EPOCH=str(_pdf_timestamp(meta.timestamp)))
+        for cmd in quarto_commands(quarto, notebook):
+            done = subprocess.run(
+                cmd, cwd=project, env=env, capture_output=True, text=True, check=False
+            )
+            said = f"{done.stdout}\n{done.stderr}"
+            what = f"quarto render --to {cmd[cmd.index('--to') + 1]}"
+            if done.returncode != 0:
+                tail = [ln for ln in said.strip().splitlines() if ln.strip()][-5:]
+                raise RenderError(f"{what} failed: {' | '.join(tail)}")
+            warned = _warnings(said)
+            if warned:
+                raise RenderError(f"{what} warned (a report must render cleanly): {warned[0]}")
+        page = (project / "report.html").read_text("utf-8")
+        fetched = external_resources(page)
+        if fetched:
+            raise RenderError(f"Quarto's report.html would fetch {fetched[0]} from a network")
+        for name in ("report.html", "report.pdf"):
+            os.replace(project / name, out_dir / name)
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
+
+
+_RESOURCE_TAG = re.compile(
+    r"<(script|img|link|iframe|source|video|audio|embed|object)\b[^>]*>", re.I
+)
+_URL_ATTR = re.compile(r"""\b(?:src|href|data)\s*=\s*["']?\s*((?:https?:)?//[^"'\s>]+)""", re.I)
+
+
+def external_resources(page: str) -> list[str]:
+    """URLs a browser would fetch by itself on opening the page (scripts, images, style
+    sheets, frames); links a reader may follow (<a href>) are not resources."""
+    return [
+        m.group(1) for tag in _RESOURCE_TAG.finditer(page) for m in _URL_ATTR.finditer(tag.group(0))
+    ]
 
 
 # --- the whole rendering ----------------------------------------------------------------------
@@ -418,7 +543,8 @@ def render(
 ) -> Rendered:
     """Render the executed `notebook` (already inside `out_dir`) into the publication files.
 
-    `renderer`: "auto" (Quarto when on PATH, else offline), "quarto" or "offline".
+    `renderer`: "auto" (Quarto when on PATH, else offline), "quarto" or "offline". Work files
+    go to private folders inside out_dir, removed when done.
     """
     register_fonts()
     nb = nbformat.read(notebook, as_version=4)
@@ -434,7 +560,7 @@ def render(
         raise RenderError(QUARTO_MISSING)
     if quarto:
         out.renderer = "quarto"
-        render_quarto(quarto, notebook, meta, out_dir)
+        render_quarto(quarto, nb, meta, out_dir)
     else:
         if renderer == "auto":
             say(QUARTO_MISSING)
@@ -445,10 +571,16 @@ def render(
     return out
 
 
-def svg_data_uri(svg: str) -> str:
-    """An SVG as a data: URI (for embedding outside nbconvert)."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-def scratch_dir(prefix: str = "louyu-render-") -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix))
+__all__ = [
+    "QUARTO_MISSING",
+    "RenderError",
+    "Rendered",
+    "ReportMeta",
+    "chart_specs",
+    "external_resources",
+    "normalise_notebook",
+    "quarto_commands",
+    "render",
+    "report_meta",
+    "table_payloads",
+]

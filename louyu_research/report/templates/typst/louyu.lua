@@ -1,0 +1,35 @@
+-- The report's Typst output, the same through both renderers (pandoc offline, Quarto):
+-- * tables get natural column widths (a pipe table wider than pandoc's line width would
+--   otherwise get widths from its dashes, which wraps labels character by character);
+-- * a table's bold title line sticks to the table, so it never stays alone at a page bottom.
+
+local function natural_widths(tbl)
+  for i, spec in ipairs(tbl.colspecs) do
+    tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault }
+  end
+  return tbl
+end
+
+local function is_title(block)
+  return block.t == "Para" and #block.content == 1 and block.content[1].t == "Strong"
+end
+
+local function keep_titles_with_tables(blocks)
+  local out = pandoc.Blocks({})
+  for i, block in ipairs(blocks) do
+    local following = blocks[i + 1]
+    if is_title(block) and following ~= nil and following.t == "Table" then
+      out:insert(pandoc.RawBlock("typst", "#block(sticky: true)["))
+      out:insert(block)
+      out:insert(pandoc.RawBlock("typst", "]"))
+    else
+      out:insert(block)
+    end
+  end
+  return out
+end
+
+return {
+  { Table = natural_widths },
+  { Blocks = keep_titles_with_tables },
+}
