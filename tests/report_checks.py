@@ -170,6 +170,28 @@ def pdf_fonts(path: Path) -> list[dict[str, str]]:
     return rows
 
 
+def words_outside_margins(path: Path, margin_mm: float = 16.0, slack_pt: float = 6.0) -> list[str]:
+    """Words poppler finds left or right of the text area (the pages' side margins): text
+    running off a table or off the page. `slack_pt`: Typst lets punctuation hang into the
+    margin (a full-width mark by half an em, 5 pt at 10 pt), which is typography, not overflow."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    margin = margin_mm / 25.4 * 72
+    found = []
+    for number, page in enumerate(re.split(r"<page ", out)[1:], start=1):
+        width = float(re.match(r'width="([\d.]+)"', page).group(1))
+        for x0, x1, word in re.findall(
+            r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+            page,
+        ):
+            if float(x0) < margin - slack_pt or float(x1) > width - margin + slack_pt:
+                found.append(
+                    f"page {number}: {word!r} at x {float(x0):.1f}–{float(x1):.1f} of {width:.0f}"
+                )
+    return found
+
+
 def render_pdf_pages(path: Path, folder: Path, dpi: int = 40) -> list[Path]:
     """Rasterise every page with pdftoppm (PNG); raises when poppler cannot render."""
     folder.mkdir(parents=True, exist_ok=True)

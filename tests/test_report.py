@@ -1,13 +1,17 @@
 """End to end: `louyu report` on the sample log, checked with independent tools.
 
-One public (zh) and one internal (en) build per test session, shared by the tests of the
-"report" xdist group (`pytest -n 2 --dist loadgroup` keeps them in one worker).
+One public (zh) and one internal (en) build per test session (offline renderer; the Quarto
+one is test_quarto's), shared by the tests of the "report" xdist group (`pytest -n 2
+--dist loadgroup` keeps them in one worker); and every edition and language built in a
+clean clone of the repository, which must leave `git status` empty.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,6 +29,7 @@ from report_checks import (
     pdf_text,
     render_pdf_pages,
     visit_offline,
+    words_outside_margins,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,19 +65,26 @@ def _build(root: Path, log: Path, *extra: str) -> subprocess.CompletedProcess[st
 
 def _shared_build(factory: pytest.TempPathFactory, name: str, log: Path, *extra: str) -> Path:
     """Build once per test run, shared by every xdist worker (a lock and a done-marker in the
-    run's common temp folder), so the slow build happens once even if the group is split."""
+    run's common temp folder), so the slow build happens once even if the group is split.
+    Returns the edition's own folder: root/QUARTER for the publication, the internal
+    edition's under root/internal/."""
     from filelock import FileLock
 
     root = factory.getbasetemp().parent / f"report-{name}"
     root.mkdir(exist_ok=True)
+    internal = "internal" in extra
+    folder = root / "internal" / QUARTER / "internal-en" if internal else root / QUARTER
+    html = "report-internal.html" if internal else "report.html"
     with FileLock(str(root) + ".lock"):
         if not (root / "done").exists():
-            done = _build(root, log, *extra)
+            done = _build(
+                root, log, "--renderer", "offline", "--internal-out", str(root / "internal"), *extra
+            )
             assert done.returncode == 0, done.stderr
-            assert f"{root}/{QUARTER}/report.html" in done.stdout  # says where the output is
+            assert f"{folder}/{html}" in done.stdout  # says where the output is
             (root / "build.stderr").write_text(done.stderr)
             (root / "done").write_text("ok")
-    return root / QUARTER
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -171,6 +183,7 @@ def test_pdf_holds_the_headline_figures_and_real_glyphs(
     fonts = pdf_fonts(pdf)
     assert fonts and all(f["emb"] == "yes" for f in fonts), fonts
     assert any("NotoSansCJK" in f["name"] for f in fonts)
+    assert words_outside_margins(pdf) == []
     pages = render_pdf_pages(pdf, tmp_path / "pages")
     assert len(pages) >= 5
     for page in pages:
@@ -337,9 +350,15 @@ def test_internal_edition_shows_tenants_and_says_so_on_every_page(
     from pypdf import PdfReader
 
     banner = "INTERNAL EDITION"
-    pages = PdfReader(internal / "report.pdf").pages
+    assert sorted(p.name for p in internal.iterdir()) == [
+        "_build.lock", "charts", "manifest-internal.json", "report-internal.html",
+        "report-internal.ipynb", "report-internal.pdf", "tables", "tables-internal.xlsx",
+    ]  # fmt: skip
+    inside = [p for p in internal.rglob("*") if p.is_file() and p.name != "_build.lock"]
+    assert len(inside) > 40 and all("-internal." in p.name for p in inside)
+    pages = PdfReader(internal / "report-internal.pdf").pages
     assert all(banner in (p.extract_text() or "") for p in pages)
-    html = (internal / "report.html").read_text("utf-8")
+    html = (internal / "report-internal.html").read_text("utf-8")
     assert 'class="edition-banner"' in html and banner in html
     assert "Headline" in html and "主要指标完成情况" not in html  # English
     names = [n for n in _tenant_names(sample_log) if n in html]
@@ -365,6 +384,61 @@ def test_build_talks_to_its_kernel_over_unix_sockets_and_says_nothing_alarming(
     said = (public.parent / "build.stderr").read_text()
     assert "without encryption" not in said and "Traceback" not in said, said
     assert not list(ROOT.glob("kernel-*ipc*"))  # no socket files left in the project
+
+
+# --- where each edition goes ---------------------------------------------------------------------
+
+
+def _git(clone: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, cwd=clone, check=True
+    ).stdout
+
+
+def test_every_edition_and_language_in_a_clean_clone_leaves_git_status_empty(
+    tmp_path: Path,
+) -> None:
+    """Only the public Chinese edition is the committed publication: building all four in a
+    fresh clone changes no tracked file and adds no file git would pick up."""
+    clone, data = tmp_path / "repo", tmp_path / "data"
+    _git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    env = dict(os.environ, XDG_DATA_HOME=str(data))  # the internal editions' default root
+    for edition, lang in itertools.product(("public", "internal"), ("zh", "en")):
+        done = subprocess.run(
+            [*LOUYU, "report", "--quarter", QUARTER, "--edition", edition, "--lang", lang,
+             "--renderer", "offline"],
+            capture_output=True, text=True, cwd=clone, env=env, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, (edition, lang, done.stderr)
+        assert "is published: building it from its pinned log position" in done.stderr
+    assert _git(clone, "status", "--porcelain") == ""
+    ignored = _git(clone, "status", "--porcelain", "--ignored").splitlines()
+    assert "!! reports/2017Q4/en/" in ignored
+    assert not [line for line in ignored if "internal" in line]  # none in the repository
+    en = clone / "reports" / QUARTER / "en"
+    assert "Headline" in (en / "report.html").read_text("utf-8")
+    assert json.loads((en / "manifest.json").read_text("utf-8"))["parameters"]["lang"] == "en"
+    for lang in ("zh", "en"):
+        folder = data / "louyu-research" / "internal-reports" / QUARTER / f"internal-{lang}"
+        files = [p for p in folder.rglob("*") if p.is_file() and p.name != "_build.lock"]
+        assert len(files) > 40 and all("internal" in p.name for p in files), folder
+    # the same seq as the publication: every edition of a published quarter is pinned
+    seqs = {
+        json.loads(p.read_text("utf-8"))["log_position"]["seq"]
+        for p in [*clone.glob("reports/2017Q4/**/manifest*.json"), *data.rglob("manifest*.json")]
+    }
+    assert len(seqs) == 1
+    # an internal edition is refused anywhere git would track it, before anything is written
+    done = subprocess.run(
+        [*LOUYU, "report", "--quarter", QUARTER, "--edition", "internal", "--internal-out",
+         "reports"],
+        capture_output=True, text=True, cwd=clone, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refusing to write" in lines[0] and "git would track" in lines[0]
+    assert not (clone / "reports" / QUARTER / "internal-zh").exists()
+    assert _git(clone, "status", "--porcelain", "--ignored").splitlines() == ignored
 
 
 # --- bad input --------------------------------------------------------------------------------

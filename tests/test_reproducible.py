@@ -1,10 +1,13 @@
 """Reproducible publications: identical rebuilds, pinned log positions, revised editions,
-manifests that detect a hand edit. Real builds of the sample log through papermill."""
+manifests that detect a hand edit, atomic and serialised builds. Real builds of the sample
+log through papermill."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 from louyu_research.log.store import EventLog
 from louyu_research.report import manifest as mf
 from louyu_research.report.pipeline import ReportError, build_report, verify_report
-from louyu_research.report.render import table_payloads
+from louyu_research.report.render import RenderError, table_payloads
 
 QUARTER = "2016Q4"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -65,7 +68,8 @@ def test_manifest_records_the_log_position_and_versions(published, sample_copy):
     assert pinned == datetime.fromisoformat(records[seq]["recorded_at"])
     assert pinned.utcoffset() == timedelta(0)  # one form: UTC
     assert m["dependencies"]["polars"] == "2.1.0" and m["package"]["name"] == "louyu-research"
-    assert m["parameters"]["edition"] == "public" and m["renderer"] == "offline"
+    assert m["parameters"]["edition"] == "public"
+    assert "renderer" not in m  # both renderers give the same publication: same manifest
 
 
 def city_tax_ytd(log: EventLog, year: int, upto_seq: int) -> float:
@@ -166,3 +170,56 @@ def test_pinned_quarter_refuses_another_position_and_revise_needs_a_publication(
         build_report(QUARTER, log=sample_copy, out_root=published, upto_seq=5, say=lambda _: None)
     with pytest.raises(ReportError, match="no published report to revise"):
         build_report("2016Q3", log=sample_copy, out_root=published, revise=True, say=lambda _: None)
+
+
+# --- atomic, serialised builds ------------------------------------------------------------------
+
+
+def test_two_builds_of_one_quarter_at_once_do_not_collide(root, tmp_path):
+    """Two processes build the same unpublished quarter into the same folder at once: both
+    succeed (one waits for the other's lock, then builds the now published quarter from its
+    pinned position), the result verifies, and no work folder is left."""
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "louyu_research.cli", "report", "--quarter", QUARTER,
+           "--log", str(root / "events"), "--out", str(out), "--renderer", "offline"]  # fmt: skip
+    runs = [
+        subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    said = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in said]
+    waited = [err for _, err in said if "is published: building it from its pinned" in err]
+    assert len(waited) == 1  # the second build saw the first one's publication
+    folder = out / QUARTER
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "_build.lock", "charts", "manifest.json", "report.html", "report.ipynb", "report.pdf",
+        "tables", "tables.xlsx",
+    ]  # fmt: skip
+    m = manifest(folder)
+    charts = {k.split("/")[1] for k in m["outputs"] if k.startswith("charts/")}
+    assert {p.stem for p in (folder / "charts").glob("*.svg")} == charts
+    assert {p.stem for p in (folder / "charts").glob("*.png")} == charts
+    assert verify_report(folder, root / "events", tmp_path / "scratch") == []
+
+
+def test_a_failed_build_leaves_the_publication_as_it_was(published, sample_copy, monkeypatch):
+    """The build works aside: a render that fails after the notebook ran and the tables and
+    charts were written changes nothing in the published folder."""
+    folder = published / QUARTER
+    before = {
+        p.relative_to(folder): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and "revised" not in p.parts
+    }
+    monkeypatch.setenv("PATH", "/nonexistent")  # no quarto: the Quarto renderer cannot run
+    with pytest.raises(RenderError, match="Quarto not found"):
+        build_report(
+            QUARTER, log=sample_copy, out_root=published, renderer="quarto", say=lambda _: None
+        )
+    after = {
+        p.relative_to(folder): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and "revised" not in p.parts
+    }
+    assert after == before
+    assert not list(folder.glob("_staging-*"))

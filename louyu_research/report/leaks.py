@@ -101,11 +101,14 @@ def sensitive(log: Path, window_months: int | None = None) -> Sensitive:
                 "cents", "seq", what=pl.lit(f"a tenant's tax over {window} months {whose}")
             ),
         ]
-    tax = (
-        pl.concat([raw, *sums], how="vertical")
+    tax = (  # one row per amount: its earliest event, a reported amount before a sum
+        pl.concat(
+            [f.with_columns(order=pl.lit(i)) for i, f in enumerate([raw, *sums])],
+            how="vertical",
+        )
         .with_columns(pl.col("what").str.strip_chars())
         .filter(pl.col("cents") % 10 != 0, pl.col("cents") >= MIN_TAX_YUAN * 100)
-        .sort("seq")
+        .sort("seq", "order")
         .group_by("cents", maintain_order=True)
         .agg(pl.col("what").first(), pl.col("seq").first())
     )

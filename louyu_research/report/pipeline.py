@@ -148,7 +148,9 @@ def check_private(folder: Path) -> None:
     root = Path(top.stdout.strip())
     rel = folder.resolve().relative_to(root).as_posix()
     tracked = _git(root, "ls-files", "--", rel).stdout.strip()
-    ignored = _git(root, "check-ignore", "-q", "--", f"{rel}/report.html").returncode == 0
+    # what a commit would take: a manifest and CSV tables (HTML/PDF are ignored by name)
+    probes = (f"{rel}/manifest.json", f"{rel}/tables/01_table.csv")
+    ignored = all(_git(root, "check-ignore", "-q", "--", p).returncode == 0 for p in probes)
     if tracked or not ignored:
         raise ReportError(
             f"refusing to write an edition other than the public Chinese one to {folder}: "
