@@ -338,6 +338,24 @@ def _published_text(folder: Path) -> str:
     return "\n".join(parts)
 
 
+def _internal_files_are_marked(folder: Path) -> bool:
+    """Every file of an internal edition says so in its name, and they are all there: the
+    tables and charts its manifest lists, the page, the PDF, the notebook, the workbook."""
+    outputs = json.loads((folder / "manifest-internal.json").read_text("utf-8"))["outputs"]
+    expected = {"manifest-internal.json", "report-internal.html", "report-internal.pdf",
+                "report-internal.ipynb", "tables-internal.xlsx"}  # fmt: skip
+    for key in outputs:
+        expected |= {key} if key.startswith("tables/") else {f"{key}.svg", f"{key}.png"}
+    found = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "_build.lock"
+    }
+    assert len(outputs) >= 20 and all("-internal" in key for key in outputs)
+    assert found == expected, sorted(found ^ expected)
+    return all("-internal." in name for name in found)
+
+
 def test_public_edition_leaks_no_tenant_name(public: Path, sample_log: Path) -> None:
     text = _published_text(public)
     leaked = [n for n in _tenant_names(sample_log) if n in text]
@@ -354,8 +372,7 @@ def test_internal_edition_shows_tenants_and_says_so_on_every_page(
         "_build.lock", "charts", "manifest-internal.json", "report-internal.html",
         "report-internal.ipynb", "report-internal.pdf", "tables", "tables-internal.xlsx",
     ]  # fmt: skip
-    inside = [p for p in internal.rglob("*") if p.is_file() and p.name != "_build.lock"]
-    assert len(inside) > 40 and all("-internal." in p.name for p in inside)
+    assert _internal_files_are_marked(internal)
     pages = PdfReader(internal / "report-internal.pdf").pages
     assert all(banner in (p.extract_text() or "") for p in pages)
     html = (internal / "report-internal.html").read_text("utf-8")
@@ -420,8 +437,7 @@ def test_every_edition_and_language_in_a_clean_clone_leaves_git_status_empty(
     assert json.loads((en / "manifest.json").read_text("utf-8"))["parameters"]["lang"] == "en"
     for lang in ("zh", "en"):
         folder = data / "louyu-research" / "internal-reports" / QUARTER / f"internal-{lang}"
-        files = [p for p in folder.rglob("*") if p.is_file() and p.name != "_build.lock"]
-        assert len(files) > 40 and all("internal" in p.name for p in files), folder
+        assert _internal_files_are_marked(folder)
     # the same seq as the publication: every edition of a published quarter is pinned
     seqs = {
         json.loads(p.read_text("utf-8"))["log_position"]["seq"]
