@@ -111,13 +111,13 @@ def planted(
     clone = tmp_path_factory.mktemp("leaks") / "repo"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
     tables = clone / "reports" / "2017Q4" / "tables"
-    with (tables / "12_tenants_at_risk.csv").open("a", encoding="utf-8") as f:
+    with (tables / "tenants_at_risk.csv").open("a", encoding="utf-8") as f:
         f.write(f"南湖区,{secrets['name']},1,1,0,-100.0\n")
-    (tables / "99_codes.csv").write_text(f"code\n{secrets['uscc']}\n", "utf-8")
+    (tables / "codes.csv").write_text(f"code\n{secrets['uscc']}\n", "utf-8")
     amount = f"{secrets['amount']:,.2f}"
     with (clone / "reports" / "2016Q4" / "manifest.json").open("a", encoding="utf-8") as f:
         f.write(f'{{"note": "{amount}"}}\n')
-    subprocess.run(["git", "add", "reports/2017Q4/tables/99_codes.csv"], cwd=clone, check=True)
+    subprocess.run(["git", "add", "reports/2017Q4/tables/codes.csv"], cwd=clone, check=True)
     (tables / "untracked.csv").write_text(f"{secrets['name']}\n", "utf-8")  # never committed
     done = subprocess.run(
         [*LOUYU, "verify-reports", "--quarter", "2017Q4"],
@@ -131,7 +131,7 @@ def test_a_planted_leak_fails_verify_reports_naming_file_and_line(
 ) -> None:
     clone, done = planted
     assert done.returncode == 1, done.stdout + done.stderr
-    risk = (clone / "reports/2017Q4/tables/12_tenants_at_risk.csv").read_text("utf-8-sig")
+    risk = (clone / "reports/2017Q4/tables/tenants_at_risk.csv").read_text("utf-8-sig")
     name_line = (
         risk.splitlines().index(next(ln for ln in risk.splitlines() if secrets["name"] in ln)) + 1
     )
@@ -140,9 +140,9 @@ def test_a_planted_leak_fails_verify_reports_naming_file_and_line(
     assert leaked == [
         f"leak: reports/2016Q4/manifest.json:{len(manifest)}: tenant-level tax: "
         f"a TaxReported amount (event seq {secrets['tax_seq']})",
-        f"leak: reports/2017Q4/tables/12_tenants_at_risk.csv:{name_line}: "
+        f"leak: reports/2017Q4/tables/tenants_at_risk.csv:{name_line}: "
         f"a tenant name from the log (event seq {secrets['name_seq']})",
-        f"leak: reports/2017Q4/tables/99_codes.csv:2: "
+        f"leak: reports/2017Q4/tables/codes.csv:2: "
         f"the USCC of a tenant in the log (event seq {secrets['uscc_seq']})",
     ]
     assert "3 leak(s) in files tracked under reports/" in done.stderr
