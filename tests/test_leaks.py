@@ -137,14 +137,16 @@ def test_a_planted_leak_fails_verify_reports_naming_file_and_line(
     )
     manifest = (clone / "reports/2016Q4/manifest.json").read_text("utf-8").splitlines()
     leaked = [line for line in done.stderr.splitlines() if line.startswith("leak: ")]
-    assert leaked == [
-        f"leak: reports/2016Q4/manifest.json:{len(manifest)}: tenant-level tax: "
-        f"a TaxReported amount (event seq {secrets['tax_seq']})",
-        f"leak: reports/2017Q4/tables/tenants_at_risk.csv:{name_line}: "
-        f"a tenant name from the log (event seq {secrets['name_seq']})",
-        f"leak: reports/2017Q4/tables/codes.csv:2: "
-        f"the USCC of a tenant in the log (event seq {secrets['uscc_seq']})",
-    ]
+    assert leaked == sorted(
+        [  # by file and line
+            f"leak: reports/2016Q4/manifest.json:{len(manifest)}: tenant-level tax: "
+            f"a TaxReported amount (event seq {secrets['tax_seq']})",
+            f"leak: reports/2017Q4/tables/tenants_at_risk.csv:{name_line}: "
+            f"a tenant name from the log (event seq {secrets['name_seq']})",
+            f"leak: reports/2017Q4/tables/codes.csv:2: "
+            f"the USCC of a tenant in the log (event seq {secrets['uscc_seq']})",
+        ]
+    )
     assert "3 leak(s) in files tracked under reports/" in done.stderr
     assert "do not reproduce" not in done.stderr  # the quarter itself still reproduces
     said = done.stdout + done.stderr
