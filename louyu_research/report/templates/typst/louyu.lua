@@ -1,7 +1,19 @@
 -- The report's Typst output, the same through both renderers (pandoc offline, Quarto):
 -- * tables get natural column widths (a pipe table wider than pandoc's line width would
 --   otherwise get widths from its dashes, which wraps labels character by character);
--- * a table's bold title line sticks to the table, so it never stays alone at a page bottom.
+-- * a table's bold title line sticks to the table, so it never stays alone at a page bottom;
+-- * Quarto's cell and output Divs (each a Typst block) are unwrapped: the content flows as
+--   it does offline, and a section heading sticks to what follows it in the next output.
+
+local CELL_DIVS = { "cell", "cell-output", "cell-output-display", "cell-output-markdown" }
+
+local function unwrap_cells(div)
+  for _, class in ipairs(CELL_DIVS) do
+    if div.classes:includes(class) then
+      return div.content
+    end
+  end
+end
 
 local function natural_widths(tbl)
   for i, spec in ipairs(tbl.colspecs) do
@@ -30,6 +42,7 @@ local function keep_titles_with_tables(blocks)
 end
 
 return {
+  { Div = unwrap_cells },
   { Table = natural_widths },
   { Blocks = keep_titles_with_tables },
 }
