@@ -1,7 +1,7 @@
 """The Quarto renderer, run for real on the sample log: `louyu report --renderer quarto`.
 
 Skipped when no `quarto` program is on PATH (CI has none). Builds 2017Q4 as city staff
-users did (public zh, public en, internal zh) plus the public zh edition offline, and checks
+would (public zh, public en, internal zh) plus the public zh edition offline, and checks
 the Quarto outputs with other tools than the ones that wrote them: the HTML parsed here and
 opened in headless Chromium, the PDF read by pypdf and poppler.
 """
