@@ -151,10 +151,13 @@ def _check_day(value: date) -> date:
     return value
 
 
+_RECORDED_MAX = datetime(DATE_MAX.year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
 def _check_instant(value: datetime) -> datetime:
     # the local year first: converting 9999-12-31T23:59:59-23:59 to UTC would overflow
-    if not RECORDED_MIN.year <= value.year <= DATE_MAX.year or not (
-        RECORDED_MIN <= value <= datetime(DATE_MAX.year, 12, 31, 23, 59, 59, tzinfo=UTC)
+    if not (
+        RECORDED_MIN.year <= value.year <= DATE_MAX.year and RECORDED_MIN <= value <= _RECORDED_MAX
     ):
         raise ValueError(f"must lie in {RECORDED_MIN.year} … {DATE_MAX.year} (UTC)")
     return value
@@ -565,29 +568,37 @@ class InvalidEvent(ValueError):
         super().__init__("; ".join(self.problems))
 
 
+class _Repeated(Exception):
+    """A JSON object with a key given twice (the fast check's signal)."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Repeated
+    return out
+
+
 class _Keys(dict):  # type: ignore[type-arg]
     """A JSON object that remembers which of its keys were given more than once."""
 
     repeated: list[str]
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        marked = _Keys(out)
-        marked.repeated = [k for k, _ in pairs if k in seen or seen.add(k)]
-        return marked
+def _marked(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = _Keys(pairs)
+    seen: set[str] = set()
+    out.repeated = [k for k, _ in pairs if k in seen or seen.add(k)]
     return out
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_object)
 
 
 def duplicate_keys(line: str | bytes) -> list[str]:
     """Dotted paths of keys given twice in a JSON line (JSON parsers let the last one win)."""
     try:
-        tree = _DECODER.decode(line.decode("utf-8") if isinstance(line, bytes) else line)
+        json.loads(line, object_pairs_hook=_object)  # the common case: no key twice
+        return []
+    except _Repeated:
+        tree = json.loads(line, object_pairs_hook=_marked)
     except (ValueError, RecursionError):
         return []
     out: list[str] = []
@@ -599,7 +610,7 @@ def duplicate_keys(line: str | bytes) -> list[str]:
             stack.extend((f"{path}{k}.", v) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((f"{path}{i}.", v) for i, v in enumerate(node))
-    return out
+    return sorted(out)
 
 
 def parse_draft(line: str | bytes) -> Any:
