@@ -465,6 +465,10 @@ class EventLog:
             for fld, msg in known.check(draft.type, draft.data, batch):
                 problems.append(Problem(n, fld, msg))
             recorded = draft.recorded_at or now
+            if draft.recorded_at is None and prev_time is not None and now < prev_time <= latest:
+                # the previous event was recorded on a clock slightly ahead of this one (within
+                # the tolerance): record this one at that instant, never before it
+                recorded = prev_time
             fld = "recorded_at" if draft.recorded_at else "recorded_at (defaulted to now)"
             if recorded > latest:
                 problems.append(

@@ -123,11 +123,18 @@ def verify_log(log: EventLog) -> Findings:
         if head is not None and name == head.segment:
             acked_end = min(head.offset, len(data))
             pos = 0
-            for raw in lines:
+            for i, raw in enumerate(lines):
                 pos += len(raw)
                 if raw.endswith(b"\n") and line_mark(raw) == (head.seq, head.hash):
                     found = (name, pos)
-                    acked_end = max(acked_end, pos)
+                    # acknowledged: up to HEAD's event, and lines before the offset that state
+                    # an earlier seq (reordered); a later seq is a tail (an offset raised)
+                    acked_end = pos
+                    for later in lines[i + 1 :]:
+                        seq = line_mark(later)[0]
+                        if acked_end >= head.offset or seq is None or seq > head.seq:
+                            break
+                        acked_end += len(later)
                     break
         pos = walked = 0
         # the seqs this segment states: a gap at its start whose seqs come later in it is a
