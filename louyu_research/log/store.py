@@ -398,7 +398,6 @@ class EventLog:
         with self._locked():
             head = self.checked_head()
             self._refuse_stale_head(head)
-            self._cut_unacknowledged_tail(head, warn=True)
             if expect_seq is not None and expect_seq != head.seq:
                 raise AppendRejected(
                     [
@@ -411,6 +410,8 @@ class EventLog:
                 )
             result = self._prepare(lines, head, now or datetime.now(UTC))
             if result.appended:
+                # only now, with a batch to write: a rejected batch leaves every byte as it was
+                self._cut_unacknowledged_tail(head, warn=True)
                 result.head = self._write(result, head)
             else:
                 result.head = head
