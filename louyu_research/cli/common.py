@@ -102,6 +102,10 @@ def run(command: Callable[[], object]) -> None:
             _quiet_stdout()
             sys.exit(1)
         _exit_line(f"{where}: {reason}; {advice(err)}", 1)
+    except pl.exceptions.PolarsError as err:
+        # a safety net: the log's readers check what they parse, so this is not expected
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        _exit_line(f"cannot compute the result ({first}); run `louyu verify` on the log", 1)
     except RecursionError:
         _exit_line("input nested too deeply to be read", 1)
     except MemoryError:

@@ -17,7 +17,7 @@ import operator
 import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import polars as pl
 from pydantic import (
@@ -760,6 +760,70 @@ def flatten(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
 def empty_event_frame() -> pl.DataFrame:
     return pl.DataFrame(schema=EVENT_FRAME_SCHEMA)
+
+
+def _allowed_values(annotation: Any) -> list[str] | None:
+    """The closed set of values of an enum or literal field (None for an open field)."""
+    args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    for arg in args:
+        if isinstance(arg, type) and issubclass(arg, StrEnum):
+            return [m.value for m in arg]
+        if get_origin(arg) is Literal:
+            return [str(v) for v in get_args(arg)]
+    return None
+
+
+def _frame_rules() -> list[tuple[str, pl.Expr]]:
+    """What every row of the flat frame holds when its line is a valid event, as expressions:
+    (field, rows that break it). Derived from the catalogue: required fields present, closed
+    fields within their values, periods `YYYY-MM`, seq consecutive; one rule per column."""
+    rules: list[tuple[str, pl.Expr]] = [
+        ("type", ~pl.col("type").is_in(list(CATALOGUE)) | pl.col("type").is_null()),
+        ("seq", pl.col("seq").is_null() | (pl.col("seq").diff().fill_null(1) != 1)),
+        *((c, pl.col(c).is_null()) for c in ("event_id", "occurred_on", "recorded_at", "hash")),
+    ]
+    required: dict[str, list[str]] = {}
+    allowed: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # a column's values, per type
+    for name, cls in CATALOGUE.items():
+        for fname, info in cls.model_fields.items():
+            col = "retracted_event_id" if (name, fname) == ("EventRetracted", "event_id") else fname
+            if info.is_required():
+                required.setdefault(col, []).append(name)
+            values = _allowed_values(info.annotation)
+            if values is not None:
+                allowed.setdefault((col, tuple(values)), []).append(name)
+    for col, types in required.items():
+        label = "data.event_id" if col == "retracted_event_id" else f"data.{col}"
+        rules.append((label, pl.col(col).is_null() & pl.col("type").is_in(types)))
+    for (col, values), types in allowed.items():
+        rules.append(
+            (
+                f"data.{col}",
+                ~pl.col(col).is_in(list(values)) & pl.col("type").is_in(types),
+            )
+        )
+    rules.append(("data.period", ~pl.col("period").str.contains(MONTH_PATTERN)))
+    return rules
+
+
+_FRAME_RULES = _frame_rules()
+
+
+def frame_problem(frame: pl.DataFrame) -> tuple[int, int | None, str] | None:
+    """The first row of a parsed segment that no valid event makes: (row, seq, field), or None.
+
+    A cheap, columnar check that every reader makes, so that a stored line edited or damaged
+    by hand is a one-line error naming it, never a failure deep inside a replay."""
+    if (
+        frame.is_empty()
+        or not frame.select(pl.any_horizontal(e for _, e in _FRAME_RULES).any()).item()
+    ):
+        return None
+    first = frame.with_row_index("_row").select(
+        pl.col("_row").filter(bad).first().alias(str(i)) for i, (_, bad) in enumerate(_FRAME_RULES)
+    )
+    row, i = min((row, i) for i, row in enumerate(first.row(0)) if row is not None)
+    return row, frame["seq"][row], _FRAME_RULES[i][0]
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

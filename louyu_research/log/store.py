@@ -834,9 +834,19 @@ def _parse_ndjson(data: bytes, where: Path) -> pl.DataFrame:
     if not data:
         return ev.empty_event_frame()
     try:
-        return ev.flatten(pl.read_ndjson(io.BytesIO(data), schema=ev.NDJSON_SCHEMA)).collect()
+        frame = ev.flatten(pl.read_ndjson(io.BytesIO(data), schema=ev.NDJSON_SCHEMA)).collect()
     except pl.exceptions.PolarsError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise LogDamaged(
             f"{where}: cannot be read as events ({first}); `louyu verify` names the line"
         ) from None
+    bad = ev.frame_problem(frame)
+    if bad is not None:
+        row, seq, fld = bad
+        raise LogDamaged(
+            f"{where}: line {row + 1}"
+            + (f" (seq {seq})" if seq is not None else "")
+            + f": {fld}: not what a stored event holds (edited or damaged); "
+            "`louyu verify` names every problem"
+        )
+    return frame
