@@ -153,7 +153,7 @@ def test_2_unicode_digits_are_refused_in_periods_dates_and_timestamps(tmp_path, 
 def test_2_unicode_digits_in_a_month_or_quarter_argument_are_a_usage_error(tmp_path):
     log = new_log(tmp_path)
     r = louyu("indicators", "--log", str(log), "--month", "２０１５-04", "--level", "city")
-    assert "２０１５-04" in one_line_error(r, 2)
+    assert "not a month YYYY-MM" in one_line_error(r, 2)
     r = louyu("report", "--log", str(log), "--quarter", "２０１７Q4", "--out", str(tmp_path / "r"))
     one_line_error(r, 2)
     assert not (tmp_path / "r").exists()
