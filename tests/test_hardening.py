@@ -512,8 +512,11 @@ def fill(fs: Path) -> None:
 def test_10_no_space_during_append_is_one_line_and_appends_nothing(tmp_path):
     with tmpfs(tmp_path / "fs", "2m") as fs:
         log = new_log(fs)
+        shutil.rmtree(log / ".cache")
         before = snapshot(log)
         fill(fs)
+        # a reader on a full disk reads without keeping a cache
+        assert json.loads(louyu("stats", "--log", str(log)).stdout)["events"] == 5
         many = [building(f"N{i}", rec=None, name="楼" * 200) for i in range(200)]  # ~200 KB
         line = one_line_error(louyu("append", "--log", str(log), "-", stdin=jsonl(*many)))
         assert "No space left on device" in line and "free disk space" in line
@@ -615,6 +618,9 @@ def test_10_a_lock_that_is_a_folder_is_one_line(tmp_path):
 
 
 def test_10_a_file_where_a_folder_should_be(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    line = one_line_error(louyu("init", str(tmp_path / "taken")))
+    assert "taken" in line and "File exists" in line and "move it away" in line
     log = new_log(tmp_path)
     shutil.rmtree(log / ".cache")
     (log / ".cache").write_text("not a folder")

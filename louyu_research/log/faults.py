@@ -49,6 +49,7 @@ _ADVICE = {
     errno.ENOTDIR: "a file stands where a folder should be: move that file away",
     errno.EISDIR: "a folder stands where a file should be: move that folder away",
     errno.ENOENT: "it is missing: check the path (and that nothing else removed it)",
+    errno.EEXIST: "something else already has that name: choose another path or move it away",
     errno.EIO: "the disk reported an input/output error: check the disk, then retry",
     errno.EMFILE: "too many open files: raise the limit (ulimit -n) and retry",
     errno.ENAMETOOLONG: "the path is too long: use a shorter folder name",

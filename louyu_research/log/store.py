@@ -27,6 +27,7 @@ what to do (`faults`); a failed append is rolled back to HEAD, so nothing is los
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -36,7 +37,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from filelock import FileLock
@@ -56,6 +57,9 @@ from .chain import (
     segment_names,
 )
 from .faults import LogDamaged, LogError, StorageFault, fault, storage
+
+if TYPE_CHECKING:
+    from .verify import Findings
 
 __all__ = [
     "DEFAULT_LOG",
@@ -581,8 +585,6 @@ class EventLog:
 
     def _compress_sealed(self, head: Head) -> None:
         """Store every plain segment older than HEAD's gzip-compressed (deterministic bytes)."""
-        import gzip
-
         for name in self.segments():
             plain = self.path / name
             if name >= (head.segment or "") or not plain.exists():
@@ -718,7 +720,7 @@ class EventLog:
                     _fsync_dir(self.path)
             return done
 
-    def verify(self) -> Any:
+    def verify(self) -> Findings:
         """Check everything up to what HEAD acknowledged when verify started (a snapshot):
         canonical lines, schema, gapless seq, hash chain, clock, ids, references, HEAD itself.
 
