@@ -116,48 +116,45 @@ _RFC3339 = re.compile(
 )
 
 
-def _date_text(value: Any) -> Any:
-    """A date is written `YYYY-MM-DD` in ASCII digits (not a Unix time, not full-width digits).
+_RECORDED_MAX = datetime(DATE_MAX.year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
-    Parsed here (pydantic would also take a Unix time in a string), so the strict validator
-    after it sees a `date`."""
+
+def _day(value: Any) -> Any:
+    """A date written `YYYY-MM-DD` in ASCII digits (not a Unix time, not full-width digits),
+    inside the window. Parsed here (pydantic would also take a Unix time in a string), so the
+    strict validator after it sees a `date`; one function, as it runs for every event."""
     if isinstance(value, str):
         if not _DATE_TEXT.fullmatch(value):
             raise ValueError("must be a date YYYY-MM-DD (ASCII digits)")
         try:
-            return date.fromisoformat(value)
+            value = date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"not a day of the calendar: {value}") from None
+    if isinstance(value, date) and not DATE_MIN <= value <= DATE_MAX:
+        raise ValueError(f"must lie in {DATE_MIN} … {DATE_MAX}")
     return value
 
 
-def _timestamp_text(value: Any) -> Any:
-    """RFC 3339 only: date, `T`, time with seconds, at most microseconds, `Z` or ±HH:MM."""
+def _instant(value: Any) -> Any:
+    """RFC 3339 only (date, `T`, time with seconds, at most microseconds, `Z` or ±HH:MM), in
+    the window of `recorded_at`."""
     if isinstance(value, str):
         if not _RFC3339.fullmatch(value):
             raise ValueError(
                 "must be an RFC 3339 timestamp YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM), ASCII digits"
             )
         try:
-            return datetime.fromisoformat(value.upper())
+            value = datetime.fromisoformat(value.upper())
         except ValueError:
             raise ValueError(f"not an instant of the calendar: {value}") from None
-    return value
-
-
-def _check_day(value: date) -> date:
-    if not DATE_MIN <= value <= DATE_MAX:
-        raise ValueError(f"must lie in {DATE_MIN} … {DATE_MAX}")
-    return value
-
-
-_RECORDED_MAX = datetime(DATE_MAX.year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-
-
-def _check_instant(value: datetime) -> datetime:
     # the local year first: converting 9999-12-31T23:59:59-23:59 to UTC would overflow
-    if not (
-        RECORDED_MIN.year <= value.year <= DATE_MAX.year and RECORDED_MIN <= value <= _RECORDED_MAX
+    if (
+        isinstance(value, datetime)
+        and value.tzinfo is not None
+        and not (
+            RECORDED_MIN.year <= value.year <= DATE_MAX.year
+            and RECORDED_MIN <= value <= _RECORDED_MAX
+        )
     ):
         raise ValueError(f"must lie in {RECORDED_MIN.year} … {DATE_MAX.year} (UTC)")
     return value
@@ -196,8 +193,8 @@ Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Industry = Annotated[str, Field(pattern=r"^[A-T][0-9]{0,4}$")]
 Headcount = Annotated[int, Field(ge=0, le=MAX_HEADCOUNT)]
-Day = Annotated[date, BeforeValidator(_date_text), AfterValidator(_check_day)]
-Instant = Annotated[AwareDatetime, BeforeValidator(_timestamp_text), AfterValidator(_check_instant)]
+Day = Annotated[date, BeforeValidator(_day)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant)]
 
 #: Friendlier words for pydantic's "String should match pattern '…'".
 _PATTERN_WORDS = {
@@ -592,6 +589,9 @@ def _marked(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_BLANK_BEFORE_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
 def duplicate_keys(line: str | bytes) -> list[str]:
     """Dotted paths of keys given twice in a JSON line (JSON parsers let the last one win)."""
     try:
@@ -619,11 +619,19 @@ def parse_draft(line: str | bytes) -> Any:
         draft = DRAFT_ADAPTER.validate_json(line)
     except ValidationError as err:
         raise InvalidEvent([_problem(e) for e in err.errors(include_url=False)]) from None
-    repeated = duplicate_keys(line)
-    if repeated:
-        raise InvalidEvent(
-            [(one_line(k, FIELD_CHARS), "key given more than once") for k in repeated]
-        )
+    # A valid draft holds two objects, the envelope and `data`, and every key it was given is
+    # in their `model_fields_set`. Each key of the raw text ends in a quote and a colon; a
+    # string value is never followed by a colon, and a quote inside a string is escaped (so
+    # `\":` there only adds to the count). With no blank between a key and its colon, as
+    # many `":` as keys given means no key was given twice; anything else is decoded exactly.
+    raw = line if isinstance(line, bytes) else line.encode()
+    given = len(draft.model_fields_set) + len(draft.data.model_fields_set)
+    if raw.count(b'":') != given or _BLANK_BEFORE_COLON.search(raw):
+        repeated = duplicate_keys(line)
+        if repeated:
+            raise InvalidEvent(
+                [(one_line(k, FIELD_CHARS), "key given more than once") for k in repeated]
+            )
     return draft
 
 
