@@ -71,7 +71,7 @@ def read_head(folder: Path) -> Head:
     try:
         obj = json.loads(raw)
     except (ValueError, RecursionError):
-        raise HeadDamaged(path, "garbled (not JSON)") from None
+        raise HeadDamaged(path, "garbled: not JSON") from None
     return Head(**_head_fields(path, obj))
 
 

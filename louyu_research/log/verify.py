@@ -471,7 +471,7 @@ def plan_repair(log: EventLog) -> RepairPlan:
             "log is damaged, not just cut short; restore it from a backup (nothing was changed)"
         )
     plan = _cut_after(log, names, sizes, end, None)
-    plan.rewrite_head = f"rebuilt HEAD from the chain ({problem}): seq {end.seq}"
+    plan.rewrite_head = f"rebuilt HEAD from the chain at seq {end.seq} (HEAD: {problem})"
     return plan
 
 
