@@ -783,8 +783,23 @@ def test_13_a_sealed_segment_cut_at_a_line_boundary_is_named_where_it_was_cut(tm
     assert r.returncode == 1
     assert r.stdout.splitlines() == [
         "2015-02.jsonl:line 3: seq 3 is missing: this segment ends at seq 2 and 2015-03.jsonl "
-        "starts at seq 4 (truncated at a line boundary, or lines removed); restore it from a backup"
+        "starts at seq 4 (cut at a line boundary, lines removed, or a segment removed); restore it from a backup"
     ]
+
+
+def test_13_a_removed_sealed_segment_is_named_and_never_read_around(tmp_path):
+    log = new_log(tmp_path)
+    (log / "2015-03.jsonl.gz").unlink()
+    shutil.rmtree(log / ".cache")
+    line = one_line_error(louyu("stats", "--log", str(log)))
+    assert "2015-04.jsonl: starts at seq 5, but the segments before it end at seq 3" in line
+    r = louyu("verify", "--log", str(log))
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[0].startswith(
+        "2015-02.jsonl:line 4: seq 4 is missing: this segment ends at seq 3 and 2015-04.jsonl "
+        "starts at seq 5"
+    )
+    assert "restore the log from a backup" in one_line_error(louyu("repair", "--log", str(log)))
 
 
 def test_13_a_raised_head_offset_is_detected(tmp_path):

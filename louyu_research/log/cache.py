@@ -2,9 +2,10 @@
 
 A copy is named after what it was made from and what it holds::
 
-    .cache/2016-04.jsonl.<segment sha256>.<frame tag>.<copy sha256>.parquet
+    .cache/2016-04.jsonl.<segment sha256>.<frame tag>.<first seq>-<last seq>.<copy sha256>.parquet
 
-(the first 32 hex digits of each hash). It is used only when the segment's stored bytes
+(the first 32 hex digits of each hash; the seqs let a reader check that the segments it reads
+follow each other without a gap, without opening the copies). It is used only when the segment's stored bytes
 hash to the name's segment hash (content, not mtime: a copied log keeps using its cache, an
 edited or replaced segment does not), the flat frame's columns are this version's (`frame
 tag`), and the copy's own bytes hash to the name's copy hash (a copy edited, truncated or
@@ -23,6 +24,7 @@ import io
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +39,21 @@ _STALE_TMP_SECONDS = 3600.0
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:_DIGITS]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A segment as a frame, and the seqs it holds (0, 0 when it holds none)."""
+
+    frame: pl.LazyFrame
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> Part:
+        if frame.is_empty():
+            return cls(frame.lazy(), 0, 0)
+        return cls(frame.lazy(), int(frame["seq"][0]), int(frame["seq"][-1]))
 
 
 class SegmentCache:
@@ -60,29 +77,35 @@ class SegmentCache:
         self._digests[key] = value
         return value, data
 
-    def load(self, name: str, source: str) -> pl.LazyFrame | None:
+    def load(self, name: str, source: str) -> Part | None:
         """The checked copy of segment `name` with content digest `source`, or None."""
+        prefix = f"{name}.{source}.{FRAME_TAG}."
         try:
-            candidates = sorted(self.folder.glob(f"{name}.{source}.{FRAME_TAG}.*.parquet"))
+            candidates = sorted(self.folder.glob(prefix + "*.parquet"))
         except OSError:
             return None
         for path in candidates:
-            expected = path.name.rsplit(".", 2)[-2]
+            seqs, expected, _ = path.name[len(prefix) :].split(".", 2)
+            first, _, last = seqs.partition("-")
+            if not (first.isdigit() and last.isdigit()):
+                continue
             try:
                 data = path.read_bytes()
             except OSError:  # removed meanwhile by another reader, or unreadable: not used
                 continue
             if digest(data) == expected:
-                return pl.scan_parquet(data)
+                return Part(pl.scan_parquet(data), int(first), int(last))
         return None
 
-    def store(self, name: str, source: str, frame: pl.DataFrame) -> None:
+    def store(self, name: str, source: str, frame: pl.DataFrame) -> Part:
         """Keep a copy of a parsed segment (best effort) and remove stale copies of it."""
+        part = Part.of(frame)
         buf = io.BytesIO()
         # lz4: the cache is disposable, so it is written fast rather than small
         frame.write_parquet(buf, compression="lz4", statistics=True)
         data = buf.getvalue()
-        final = self.folder / f"{name}.{source}.{FRAME_TAG}.{digest(data)}.parquet"
+        seqs = f"{part.first}-{part.last}"
+        final = self.folder / f"{name}.{source}.{FRAME_TAG}.{seqs}.{digest(data)}.parquet"
         tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
         try:
             self.folder.mkdir(exist_ok=True)
@@ -92,8 +115,9 @@ class SegmentCache:
         except OSError:  # read-only, no space, `.cache` not a folder: run without a copy
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            return
+            return part
         self._remove_stale(name, keep=final.name)
+        return part
 
     def _remove_stale(self, name: str, keep: str) -> None:
         """Other copies of this segment, and temporary files left by killed processes.

@@ -45,7 +45,7 @@ from filelock import FileLock
 from louyu_research.city.profile import City, default_city
 
 from . import catalogue as ev
-from .cache import SegmentCache, digest
+from .cache import Part, SegmentCache, digest
 from .chain import (
     Head,
     HeadDamaged,
@@ -296,12 +296,27 @@ class EventLog:
         if head is None:
             head = self.checked_head()
         parts: list[pl.LazyFrame] = []
+        expected = 1
         for name in self._acknowledged_segments(head):
             if name == head.segment:
                 data = self._segment_bytes(name)[: head.offset]
-                parts.append(_parse_ndjson(data, self.path / name).lazy())
+                part = Part.of(_parse_ndjson(data, self.path / name))
             else:
-                parts.append(self._sealed_frame(name))
+                part = self._sealed_frame(name)
+            if part.first and part.first != expected:
+                # the segments must follow each other: a sealed segment removed, or one cut at
+                # a line boundary, would otherwise go unnoticed by a reader
+                raise LogDamaged(
+                    f"{self.path / name}: starts at seq {part.first}, but the segments before it "
+                    f"end at seq {expected - 1}: events are missing; run `louyu verify`"
+                )
+            expected = part.last + 1 if part.first else expected
+            parts.append(part.frame)
+        if expected - 1 != head.seq:
+            raise LogDamaged(
+                f"{self.path / 'HEAD'}: acknowledges seq {head.seq}, but the segments hold events "
+                f"up to seq {expected - 1}; run `louyu verify`"
+            )
         if not parts:
             return ev.empty_event_frame().lazy()
         lf = pl.concat(parts, how="vertical")
@@ -314,7 +329,7 @@ class EventLog:
     def read(self, **kwargs: Any) -> pl.DataFrame:
         return self.scan(**kwargs).collect()
 
-    def _sealed_frame(self, name: str) -> pl.LazyFrame:
+    def _sealed_frame(self, name: str) -> Part:
         """A sealed segment as a frame: its checked Parquet copy, or parsed (and copied) now."""
         for _ in range(3):  # the file may be compressed (renamed) between looking and reading
             stored = self.path / name
@@ -339,9 +354,7 @@ class EventLog:
                 if digest(data) != source:
                     continue  # replaced meanwhile: look again
             content = gunzip(data, stored) if stored.name.endswith(".gz") else data
-            frame = _parse_ndjson(content, stored)
-            self._cache.store(name, source, frame)
-            return frame.lazy()
+            return self._cache.store(name, source, _parse_ndjson(content, stored))
         raise LogDamaged(f"{self.path / name}: segment missing; restore it from a backup")
 
     def position(self, seq: int | None = None) -> dict[str, Any]:

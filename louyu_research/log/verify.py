@@ -264,7 +264,7 @@ def _gap(name: str, before: tuple[str, int] | None, prev_seq: int, seq: int) -> 
         before[1] + 1,
         None,
         f"{_missing(prev_seq + 1, seq - 1)}: this segment ends at seq {prev_seq} and "
-        f"{name} starts at seq {seq} (truncated at a line boundary, or lines removed); "
+        f"{name} starts at seq {seq} (cut at a line boundary, lines removed, or a segment removed); "
         "restore it from a backup",
     )
 
