@@ -24,4 +24,6 @@ for _module in ("log", "replay", "simulate", "indicators", "report", "intake"):
 
 
 def main() -> None:
-    app()
+    from .common import run
+
+    run(app)

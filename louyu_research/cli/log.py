@@ -18,10 +18,14 @@ from .common import (
     Format,
     LogOption,
     city_profile,
+    log_error,
     open_event_log,
     usage_error,
     write_frame,
 )
+
+#: The most problems a rejected batch lists one by one (then a count of the rest).
+SHOWN_PROBLEMS = 200
 
 
 def init(
@@ -33,7 +37,7 @@ def init(
     try:
         EventLog.init(path, compress_sealed=not plain, city=city_profile(city))
     except LogError as err:
-        usage_error(str(err))
+        log_error(err)
     typer.echo(f"initialised an empty event log in {path}")
 
 
@@ -58,10 +62,17 @@ def append(
     try:
         result = el.append(lines, expect_seq=expect_seq)
     except AppendRejected as err:
-        for p in sorted(err.problems, key=lambda p: (p.line or 0, p.field)):
-            typer.echo(f"{file}:{p}", err=True)
+        shown = sorted(err.problems, key=lambda p: (p.line or 0, p.field))
+        for p in shown[:SHOWN_PROBLEMS]:
+            typer.echo(f"{ev.one_line(file, 200)}:{p}", err=True)
+        if len(shown) > SHOWN_PROBLEMS:
+            typer.echo(f"… and {len(shown) - SHOWN_PROBLEMS} more problem(s)", err=True)
         typer.echo(f"rejected: {len(err.problems)} problem(s); nothing was appended", err=True)
         raise typer.Exit(1) from None
+    except LogError as err:
+        log_error(err)
+    for warning in result.warnings:
+        typer.echo(f"louyu: warning: {warning}", err=True)
     typer.echo(
         f"appended {len(result.appended)} event(s), {len(result.unchanged)} already present; head seq {result.head.seq}"
     )
@@ -69,22 +80,35 @@ def append(
 
 def verify(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
     """Check the whole log: canonical lines, schema, gapless seq, hash chain, clock, references."""
-    el = open_event_log(log, city)
-    findings = el.verify()
+    try:
+        findings = open_event_log(log, city).verify()
+    except LogError as err:
+        log_error(err)
     for f in findings:
         typer.echo(str(f))
+    for note in findings.notes:
+        typer.echo(f"note: {note}", err=True)
     if findings:
         typer.echo(f"{len(findings)} problem(s) in {log}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"ok: {log} verifies (head seq {el.head.seq})")
+    head = findings.head
+    typer.echo(
+        f"ok: {log} verifies up to head seq {head.seq} "
+        f"(what HEAD acknowledged when verify started; hash {head.hash[:12]}…)"
+    )
 
 
 def repair(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
-    """Remove only an unacknowledged tail left by a writer that died mid-batch."""
-    cut = open_event_log(log, city).repair()
-    for name, nbytes in cut:
+    """Remove only what lies after the acknowledged event; rebuild a damaged HEAD from the chain."""
+    try:
+        done = open_event_log(log, city).repair()
+    except LogError as err:
+        log_error(err)
+    for name, nbytes in done:
         typer.echo(f"removed {nbytes} unacknowledged byte(s) from {name}")
-    if not cut:
+    if done.head:
+        typer.echo(done.head)
+    if not done and not done.head:
         typer.echo("nothing to repair")
 
 
@@ -102,7 +126,10 @@ def show(
     """List events, filtered."""
     if type_ is not None and type_ not in ev.CATALOGUE:
         usage_error(f"unknown event type {type_!r}; one of: {', '.join(ev.CATALOGUE)}")
-    lf = open_event_log(log, city).scan()
+    try:
+        lf = open_event_log(log, city).scan()
+    except LogError as err:
+        log_error(err)
     if type_:
         lf = lf.filter(pl.col("type") == type_)
     if building:
@@ -124,7 +151,11 @@ def show(
 
 def stats(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
     """Counts by type, time ranges, segments and the head."""
-    typer.echo(json.dumps(open_event_log(log, city).stats(), ensure_ascii=False, indent=2))
+    try:
+        stats = open_event_log(log, city).stats()
+    except LogError as err:
+        log_error(err)
+    typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
 
 
 def schemas(

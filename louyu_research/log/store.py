@@ -6,28 +6,38 @@ Layout of a log folder (`events/` by default)::
     HEAD                the acknowledged end of the log: seq, hash, recorded_at, segment, offset
     2016-04.jsonl       one segment per UTC month of `recorded_at`, one canonical event a line
     2016-03.jsonl.gz    a sealed segment (every one but the newest), optionally gzip-compressed
-    .lock  .cache/      writer lock; disposable Parquet copies of sealed segments
+    .lock  .cache/      writer lock; disposable Parquet copies of sealed segments (`cache`)
 
 Why a HEAD file: a batch is written to the segments first, fsynced, and only then HEAD is
 replaced atomically (write, fsync, rename). Readers read no further than HEAD, so a writer
 killed mid-batch leaves at most an *unacknowledged tail*: never half a batch in anyone's view.
 The next writer (holding the lock, so the tail's writer is dead) or `louyu repair` cuts it off.
 Nothing before HEAD is ever rewritten; sealing only changes how a segment is stored.
+
+HEAD is never trusted alone (`chain`): every reader and writer first checks that the line
+ending at HEAD's offset is the event HEAD names; a mismatch is a one-line error pointing to
+`louyu repair`, which locates the acknowledged event by its seq and hash in the chain itself,
+cuts only what lies after it, and rebuilds a missing or garbled HEAD from the chain.
+
+What the log accepts is strict (`catalogue`): a batch with any bad line appends nothing, and
+every problem is reported on one bounded line naming the input line and the field. An
+operating-system fault (no space, read-only, permission) is one line naming the path and
+what to do (`faults`); a failed append is rolled back to HEAD, so nothing is lost or half done.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from filelock import FileLock
@@ -35,16 +45,38 @@ from filelock import FileLock
 from louyu_research.city.profile import City, default_city
 
 from . import catalogue as ev
+from .cache import Part, SegmentCache, digest
+from .chain import (
+    Head,
+    HeadDamaged,
+    check_head,
+    gunzip,
+    head_bytes,
+    read_head,
+    read_segment,
+    segment_names,
+)
+from .faults import LogDamaged, LogError, StorageFault, fault, storage
+
+if TYPE_CHECKING:
+    from .verify import Findings
+
+__all__ = [
+    "DEFAULT_LOG",
+    "AppendRejected",
+    "AppendResult",
+    "EventLog",
+    "Finding",
+    "Head",
+    "LogDamaged",
+    "LogError",
+    "Problem",
+    "StorageFault",
+    "segment_of",
+]
 
 FORMAT = "louyu-log/1"
 DEFAULT_LOG = Path("events")
-# The flat frame's columns, in the Parquet cache's name: a cache written before a field was
-# added to the catalogue is rebuilt rather than read with a missing column.
-_FRAME_TAG = hashlib.sha256(repr(list(ev.EVENT_FRAME_SCHEMA.items())).encode()).hexdigest()[:8]
-
-
-class LogError(Exception):
-    """The log cannot be used as asked (missing, wrong format, moved under an expectation)."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +89,14 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line is not None else "batch"
-        return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {ev.one_line(self.field, ev.FIELD_CHARS)}: {ev.one_line(self.message)}"
 
 
 class AppendRejected(LogError):
     """A batch that fails appends nothing; every problem is listed."""
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(map(str, problems)))
+        Exception.__init__(self, "\n".join(map(str, problems)))
         self.problems = problems
 
 
@@ -83,18 +115,7 @@ class Finding:
             parts.append(f"line {self.line}")
         if self.seq is not None:
             parts.append(f"seq {self.seq}")
-        return f"{':'.join(parts)}: {self.problem}"
-
-
-@dataclass(frozen=True)
-class Head:
-    """The acknowledged end of the log."""
-
-    seq: int = 0
-    hash: str = ev.GENESIS_HASH
-    recorded_at: str | None = None
-    segment: str | None = None
-    offset: int = 0
+        return f"{':'.join(parts)}: {ev.one_line(self.problem, 400)}"
 
 
 @dataclass
@@ -102,11 +123,20 @@ class AppendResult:
     appended: list[dict[str, Any]] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # event_ids already in the log, identical
     head: Head = field(default_factory=Head)
+    warnings: list[str] = field(default_factory=list)  # after the batch was acknowledged
+    lines: list[tuple[str, bytes]] = field(default_factory=list, repr=False)  # (segment, line)
+
+
+class Repaired(list[tuple[str, int]]):
+    """What `repair` cut: (segment, bytes) per segment; `head` says how HEAD was rewritten."""
+
+    head: str | None = None
 
 
 def segment_of(recorded_at: datetime) -> str:
     """Segment name of an event: the UTC month of its `recorded_at` (instants never go back)."""
-    return recorded_at.astimezone(UTC).strftime("%Y-%m") + ".jsonl"
+    utc = recorded_at.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}.jsonl"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -118,13 +148,25 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Write, fsync, rename over `path`, fsync the folder. Before the rename nothing changed:
+    on an error then, the temporary file is removed and the error raised."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        _quietly(tmp.unlink, missing_ok=True)
+        raise
     _fsync_dir(path.parent)
+
+
+def _quietly(fn: Any, *args: Any, **kwargs: Any) -> None:
+    """Best-effort clean-up after a fault: its own failure must not hide the first error."""
+    with suppress(OSError):
+        fn(*args, **kwargs)
 
 
 class EventLog:
@@ -133,15 +175,24 @@ class EventLog:
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_LOG, *, city: City | None = None):
         self.path = Path(path)
         meta = self.path / "log.json"
-        if not meta.exists():
+        try:
+            text = meta.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
             raise LogError(
                 f"{self.path}: not an event log (no log.json); create one with `louyu init {self.path}`"
-            )
-        self.options = json.loads(meta.read_text("utf-8"))
-        if self.options.get("format") != FORMAT:
-            raise LogError(
-                f"{meta}: unknown format {self.options.get('format')!r}, expected {FORMAT!r}"
-            )
+            ) from None
+        except OSError as err:
+            raise fault(err, meta, "read the log's options") from None
+        try:
+            self.options = json.loads(text)
+            fmt = self.options.get("format")
+        except (ValueError, AttributeError, RecursionError):
+            raise LogDamaged(
+                f"{meta}: garbled (not a JSON object); restore it: {json.dumps({'format': FORMAT})}"
+            ) from None
+        if fmt != FORMAT:
+            raise LogError(f"{meta}: unknown format {ev.shown(fmt)}, expected {FORMAT!r}")
+        self._cache = SegmentCache(self.path)
         self.city = self._city(city)
 
     def _city(self, given: City | None) -> City:
@@ -175,7 +226,8 @@ class EventLog:
         """Create an empty log about `city` (default: the shipped profile), recorded with its
         digest in `log.json`; refuses a folder that already holds a log."""
         p = Path(path)
-        p.mkdir(parents=True, exist_ok=True)
+        with storage(p, "create the log folder"):
+            p.mkdir(parents=True, exist_ok=True)
         if (p / "log.json").exists():
             raise LogError(f"{p}: already an event log")
         options = {
@@ -184,37 +236,34 @@ class EventLog:
             "compress_sealed": compress_sealed,
             "city": (city or default_city()).as_record(),
         }
-        _write_atomic(
-            p / "log.json", (json.dumps(options, indent=2, ensure_ascii=False) + "\n").encode()
-        )
-        _write_atomic(p / "HEAD", _head_bytes(Head()))
+        with storage(p, "create the log"):
+            _write_atomic(p / "HEAD", head_bytes(Head()))
+            _write_atomic(
+                p / "log.json", (json.dumps(options, indent=2, ensure_ascii=False) + "\n").encode()
+            )
         return cls(p, city=city)
 
     # --- HEAD and segments -----------------------------------------------------------------------
 
     @property
     def head(self) -> Head:
-        return Head(**json.loads((self.path / "HEAD").read_text("utf-8")))
+        """HEAD as written (shape checked; `checked_head` also checks it against the chain)."""
+        return read_head(self.path)
+
+    def checked_head(self) -> Head:
+        """HEAD, after checking that the line ending at its offset is the event it names."""
+        head = read_head(self.path)
+        check_head(self.path, head)
+        return head
 
     def segments(self) -> list[str]:
         """Segment names (without `.gz`) in order."""
-        names = {
-            p.name.removesuffix(".gz")
-            for p in self.path.glob("*.jsonl*")
-            if not p.name.endswith(".tmp")
-        }
-        return sorted(names)
+        return segment_names(self.path)
 
     def _segment_bytes(self, name: str) -> bytes:
-        plain = self.path / name
-        try:
-            return plain.read_bytes()
-        except FileNotFoundError:
-            with gzip.open(self.path / (name + ".gz"), "rb") as f:
-                return f.read()
+        return read_segment(self.path, name)
 
-    def _acknowledged_segments(self) -> list[str]:
-        head = self.head
+    def _acknowledged_segments(self, head: Head) -> list[str]:
         if head.segment is None:
             return []
         return [s for s in self.segments() if s <= head.segment]
@@ -223,8 +272,8 @@ class EventLog:
 
     def iter_records(self) -> Iterator[dict[str, Any]]:
         """Every acknowledged event as a dict, in `seq` order (plain Python: for tools and tests)."""
-        head = self.head
-        for name in self._acknowledged_segments():
+        head = self.checked_head()
+        for name in self._acknowledged_segments(head):
             data = self._segment_bytes(name)
             if name == head.segment:
                 data = data[: head.offset]
@@ -232,23 +281,42 @@ class EventLog:
                 yield json.loads(raw)
 
     def scan(
-        self, *, upto_seq: int | None = None, recorded_by: datetime | None = None
+        self,
+        *,
+        upto_seq: int | None = None,
+        recorded_by: datetime | None = None,
+        head: Head | None = None,
     ) -> pl.LazyFrame:
         """The acknowledged events as a flat, typed LazyFrame (`events.EVENT_FRAME_SCHEMA`).
 
-        Sealed segments are read from a Parquet cache (rebuilt when the segment's size or
-        mtime differ); the head segment is parsed each time, up to HEAD's offset.
+        Sealed segments are read from their checked Parquet copies (`cache`); the head
+        segment is parsed each time, up to HEAD's offset. `head`: a HEAD already read (and
+        checked) by the caller, so that one snapshot serves several reads.
         """
-        head = self.head
+        if head is None:
+            head = self.checked_head()
         parts: list[pl.LazyFrame] = []
-        for name in self._acknowledged_segments():
+        expected = 1
+        for name in self._acknowledged_segments(head):
             if name == head.segment:
                 data = self._segment_bytes(name)[: head.offset]
-                parts.append(_parse_ndjson(data))
+                part = Part.of(_parse_ndjson(data, self.path / name))
             else:
-                cache, fresh = self._cached(name)
-                # a segment parsed just now is used as parsed, not read back from its cache
-                parts.append(fresh.lazy() if fresh is not None else pl.scan_parquet(cache))
+                part = self._sealed_frame(name)
+            if part.first and part.first != expected:
+                # the segments must follow each other: a sealed segment removed, or one cut at
+                # a line boundary, would otherwise go unnoticed by a reader
+                raise LogDamaged(
+                    f"{self.path / name}: starts at seq {part.first}, but the segments before it "
+                    f"end at seq {expected - 1}: events are missing; run `louyu verify`"
+                )
+            expected = part.last + 1 if part.first else expected
+            parts.append(part.frame)
+        if expected - 1 != head.seq:
+            raise LogDamaged(
+                f"{self.path / 'HEAD'}: acknowledges seq {head.seq}, but the segments hold events "
+                f"up to seq {expected - 1}; run `louyu verify`"
+            )
         if not parts:
             return ev.empty_event_frame().lazy()
         lf = pl.concat(parts, how="vertical")
@@ -261,35 +329,33 @@ class EventLog:
     def read(self, **kwargs: Any) -> pl.DataFrame:
         return self.scan(**kwargs).collect()
 
-    def _cached(self, name: str) -> tuple[Path, pl.DataFrame | None]:
-        """The Parquet copy of a sealed segment, and the parsed frame when it was (re)built now."""
-        src = self.path / name
-        if not src.exists():
-            src = self.path / (name + ".gz")
-        st = src.stat()
-        cache = self.path / ".cache" / f"{name}.{st.st_size}.{st.st_mtime_ns}.{_FRAME_TAG}.parquet"
-        if not cache.exists():
-            cache.parent.mkdir(exist_ok=True)
-            for stale in cache.parent.glob(f"{name}.*.parquet"):
-                stale.unlink(missing_ok=True)
-            frame = self._parse_sealed(name).collect()
-            tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
-            # lz4: the cache is disposable, so it is written fast rather than small
-            frame.write_parquet(tmp, compression="lz4", statistics=True)
-            os.replace(tmp, cache)
-            return cache, frame
-        return cache, None
-
-    def _parse_sealed(self, name: str) -> pl.LazyFrame:
-        """A sealed segment parsed: a plain file straight from disk (no copy of its bytes in
-        Python: faster on the cold read of a large log), a compressed one from its bytes."""
-        plain = self.path / name
-        try:
-            if plain.stat().st_size:
-                return ev.flatten(pl.read_ndjson(plain, schema=ev.NDJSON_SCHEMA))
-        except FileNotFoundError:
-            pass
-        return _parse_ndjson(self._segment_bytes(name))
+    def _sealed_frame(self, name: str) -> Part:
+        """A sealed segment as a frame: its checked Parquet copy, or parsed (and copied) now."""
+        for _ in range(3):  # the file may be compressed (renamed) between looking and reading
+            stored = self.path / name
+            if not stored.exists():
+                stored = self.path / (name + ".gz")
+            try:
+                source, data = self._cache.source_digest(stored, stored.read_bytes)
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                raise fault(err, stored, "read a segment") from None
+            cached = self._cache.load(name, source)
+            if cached is not None:
+                return cached
+            if data is None:
+                try:
+                    data = stored.read_bytes()
+                except FileNotFoundError:
+                    continue
+                except OSError as err:
+                    raise fault(err, stored, "read a segment") from None
+                if digest(data) != source:
+                    continue  # replaced meanwhile: look again
+            content = gunzip(data, stored) if stored.name.endswith(".gz") else data
+            return self._cache.store(name, source, _parse_ndjson(content, stored))
+        raise LogDamaged(f"{self.path / name}: segment missing; restore it from a backup")
 
     def position(self, seq: int | None = None) -> dict[str, Any]:
         """`seq`, `recorded_at` (RFC 3339, UTC) and chain `hash` of an event (default: HEAD).
@@ -297,14 +363,17 @@ class EventLog:
         The one form of a log position that reports and manifests pin, whichever way it is
         looked up (HEAD or the columnar frame).
         """
-        head = self.head
+        head = self.checked_head()
         if seq == 0 or head.recorded_at is None:
             return {"seq": 0, "recorded_at": None, "hash": ev.GENESIS_HASH}
         if seq is None or seq == head.seq:
             at = datetime.fromisoformat(head.recorded_at)
             return {"seq": head.seq, "recorded_at": _utc(at), "hash": head.hash}
         row = (
-            self.scan().filter(pl.col("seq") == seq).select("seq", "recorded_at", "hash").collect()
+            self.scan(head=head)
+            .filter(pl.col("seq") == seq)
+            .select("seq", "recorded_at", "hash")
+            .collect()
         )
         if row.is_empty():
             raise LogError(f"seq {seq} is not in the log (head is {head.seq})")
@@ -312,6 +381,20 @@ class EventLog:
         return {"seq": r["seq"], "recorded_at": _utc(r["recorded_at"]), "hash": r["hash"]}
 
     # --- appending ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the writer lock; a lock that cannot be taken is one line naming `.lock`."""
+        path = self.path / ".lock"
+        lock = FileLock(str(path))
+        try:
+            lock.acquire()
+        except OSError as err:
+            raise fault(err, path, "take the writer lock", "nothing was changed") from None
+        try:
+            yield
+        finally:
+            _quietly(lock.release)
 
     def append(
         self,
@@ -329,9 +412,9 @@ class EventLog:
         lines = [
             d if isinstance(d, str | bytes) else json.dumps(d, ensure_ascii=False) for d in drafts
         ]
-        with FileLock(str(self.path / ".lock")):
-            self._cut_unacknowledged_tail(warn=True)
-            head = self.head
+        with self._locked():
+            head = self.checked_head()
+            self._refuse_stale_head(head)
             if expect_seq is not None and expect_seq != head.seq:
                 raise AppendRejected(
                     [
@@ -344,8 +427,11 @@ class EventLog:
                 )
             result = self._prepare(lines, head, now or datetime.now(UTC))
             if result.appended:
-                self._write(result)
-            result.head = self.head
+                # only now, with a batch to write: a rejected batch leaves every byte as it was
+                self._cut_unacknowledged_tail(head, warn=True)
+                result.head = self._write(result, head)
+            else:
+                result.head = head
             return result
 
     def _prepare(self, lines: list[str | bytes], head: Head, now: datetime) -> AppendResult:
@@ -357,18 +443,18 @@ class EventLog:
             try:
                 drafts.append((n, ev.parse_draft(line)))
             except ev.InvalidEvent as err:
-                problems.extend(Problem(n, *p.split(": ", 1)) for p in err.problems)
+                problems.extend(Problem(n, f, m) for f, m in err.pairs)
 
-        known = self._index([d.event_id for _, d in drafts])
+        known = self._index([d.event_id for _, d in drafts], head)
         prev_seq, prev_hash = head.seq, head.hash
         prev_time = datetime.fromisoformat(head.recorded_at) if head.recorded_at else None
+        latest = datetime.now(UTC) + ev.FUTURE_TOLERANCE
         result = AppendResult()
-        batch_ids: dict[str, str] = {}
+        batch: dict[str, dict[str, Any]] = {}  # event_id → its record, in this batch
         for n, draft in drafts:
             record = ev.to_record(draft)
-            key = ev.content_key(record)
-            if draft.event_id in batch_ids:
-                if batch_ids[draft.event_id] != key:
+            if draft.event_id in batch:
+                if ev.content_key(batch[draft.event_id]) != ev.content_key(record):
                     problems.append(
                         Problem(
                             n,
@@ -379,7 +465,7 @@ class EventLog:
                 continue
             if draft.event_id in known.event_ids:
                 stored = known.event_ids[draft.event_id]
-                same = stored["key"] == key and (
+                same = stored["key"] == ev.content_key(record) and (
                     draft.recorded_at is None or draft.recorded_at == stored["recorded_at"]
                 )
                 if same:
@@ -393,12 +479,25 @@ class EventLog:
                         )
                     )
                 continue
-            batch_ids[draft.event_id] = key
-            for fld, msg in known.check(draft.type, draft.data, batch_ids):
+            batch[draft.event_id] = record
+            for fld, msg in known.check(draft.type, draft.data, batch):
                 problems.append(Problem(n, fld, msg))
             recorded = draft.recorded_at or now
+            if draft.recorded_at is None and prev_time is not None and now < prev_time <= latest:
+                # the previous event was recorded on a clock slightly ahead of this one (within
+                # the tolerance): record this one at that instant, never before it
+                recorded = prev_time
+            fld = "recorded_at" if draft.recorded_at else "recorded_at (defaulted to now)"
+            if recorded > latest:
+                problems.append(
+                    Problem(
+                        n,
+                        fld,
+                        f"{recorded.isoformat()} is in the future (this machine's clock says "
+                        f"{_utc(latest - ev.FUTURE_TOLERANCE)}; {ev.FUTURE_TOLERANCE} of skew is allowed)",
+                    )
+                )
             if prev_time is not None and recorded < prev_time:
-                fld = "recorded_at" if draft.recorded_at else "recorded_at (defaulted to now)"
                 problems.append(
                     Problem(
                         n,
@@ -411,37 +510,91 @@ class EventLog:
             if problems:
                 continue
             prev_seq += 1
-            record = {**record, "seq": prev_seq, "recorded_at": _rfc3339(recorded)}
-            record["hash"] = prev_hash = ev.chain_hash(prev_hash, record)
+            record["seq"] = prev_seq
+            record["recorded_at"] = _rfc3339(recorded)
+            prev_hash, line = ev.sealed_line(prev_hash, record)
+            record["hash"] = prev_hash
             result.appended.append(record)
+            result.lines.append((segment_of(recorded), (line + "\n").encode("utf-8")))
         if problems:
             raise AppendRejected(problems)
         return result
 
-    def _write(self, result: AppendResult) -> None:
+    def _write(self, result: AppendResult, head: Head) -> Head:
+        """Write the batch's lines, then HEAD (the acknowledgement); on a fault before HEAD,
+        roll the segments back to what HEAD acknowledges and raise a one-line error."""
         by_segment: dict[str, list[bytes]] = {}
-        for record in result.appended:
-            seg = segment_of(datetime.fromisoformat(record["recorded_at"]))
-            by_segment.setdefault(seg, []).append(
-                (ev.canonical_json(record) + "\n").encode("utf-8")
-            )
-        new_file = False
+        for seg, line in result.lines:
+            by_segment.setdefault(seg, []).append(line)
+        touched: list[tuple[Path, int | None]] = []
+        new_file = acknowledged = False
         offset = 0
-        for seg, chunk in by_segment.items():
-            path = self.path / seg
-            new_file |= not path.exists()
-            with open(path, "ab") as f:
-                f.write(b"".join(chunk))
+        doing = self.path
+        head_path = self.path / "HEAD"
+        tmp = self.path / "HEAD.tmp"
+        try:
+            if head.segment in by_segment and not (self.path / head.segment).exists():
+                self._unseal(head.segment)
+            for seg, chunk in by_segment.items():
+                path = doing = self.path / seg
+                try:
+                    before: int | None = path.stat().st_size
+                except FileNotFoundError:
+                    before = None
+                touched.append((path, before))
+                new_file |= before is None
+                with open(path, "ab") as f:
+                    f.write(b"".join(chunk))
+                    f.flush()
+                    os.fsync(f.fileno())
+                    offset = f.tell()
+            if new_file:
+                doing = self.path
+                _fsync_dir(self.path)
+            last = result.appended[-1]
+            new_head = Head(last["seq"], last["hash"], last["recorded_at"], seg, offset)
+            doing = head_path
+            with open(tmp, "wb") as f:
+                f.write(head_bytes(new_head))
                 f.flush()
                 os.fsync(f.fileno())
-                offset = f.tell()
-        if new_file:
+            os.replace(tmp, head_path)  # the acknowledgement
+            acknowledged = True
             _fsync_dir(self.path)
-        last = result.appended[-1]
-        new_head = Head(last["seq"], last["hash"], last["recorded_at"], seg, offset)
-        _write_atomic(self.path / "HEAD", _head_bytes(new_head))  # the acknowledgement
+        except OSError as err:
+            if acknowledged:
+                result.warnings.append(
+                    str(fault(err, self.path, "sync the log folder", "the batch was appended"))
+                )
+                return new_head
+            _quietly(tmp.unlink, missing_ok=True)
+            for path, before in touched:
+                if before is None:
+                    _quietly(path.unlink, missing_ok=True)
+                else:
+                    _quietly(os.truncate, path, before)
+            raise fault(err, doing, "append", "nothing was appended") from None
         if self.options.get("compress_sealed"):
-            self._compress_sealed(new_head)
+            try:
+                self._compress_sealed(new_head)
+            except OSError as err:
+                result.warnings.append(
+                    str(
+                        fault(
+                            err,
+                            self.path,
+                            "compress a sealed segment",
+                            "it stays plain; the batch was appended",
+                        )
+                    )
+                )
+        return new_head
+
+    def _unseal(self, name: str) -> None:
+        """Make a compressed segment plain again so that it can grow (HEAD rebuilt into it)."""
+        packed = self.path / (name + ".gz")
+        _write_atomic(self.path / name, gunzip(packed.read_bytes(), packed))
+        packed.unlink()
 
     def _compress_sealed(self, head: Head) -> None:
         """Store every plain segment older than HEAD's gzip-compressed (deterministic bytes)."""
@@ -456,8 +609,12 @@ class EventLog:
             _write_atomic(self.path / (name + ".gz"), buf.getvalue())
             plain.unlink()
 
-    def _index(self, ids: list[str]) -> _Known:
-        frame = self.scan().select("seq", "event_id", "type", "building_id", "tenant_id").collect()
+    def _index(self, ids: list[str], head: Head) -> _Known:
+        frame = (
+            self.scan(head=head)
+            .select("seq", "event_id", "type", "building_id", "tenant_id")
+            .collect()
+        )
         known = _Known(
             key_industries=self.city.key_industry_codes,
             buildings=set(
@@ -489,9 +646,9 @@ class EventLog:
 
     # --- tail, repair, verify ---------------------------------------------------------------------
 
-    def unacknowledged_tail(self) -> list[tuple[str, int]]:
+    def unacknowledged_tail(self, head: Head | None = None) -> list[tuple[str, int]]:
         """(segment, bytes) written after HEAD by a writer that never acknowledged them."""
-        head = self.head
+        head = head or self.checked_head()
         tail = []
         for name in self.segments():
             if head.segment is not None and name < head.segment:
@@ -502,46 +659,106 @@ class EventLog:
                 tail.append((name, extra))
         return tail
 
-    def _cut_unacknowledged_tail(self, *, warn: bool) -> list[tuple[str, int]]:
-        tail = self.unacknowledged_tail()
-        head = self.head
+    def _refuse_stale_head(self, head: Head) -> None:
+        """A segment after HEAD's that was sealed means a later HEAD existed: this one is old
+        (restored by hand?) and what follows it is acknowledged, not a dead writer's tail."""
+        for name in self.segments():
+            if (head.segment is None or name > head.segment) and (
+                self.path / (name + ".gz")
+            ).exists():
+                raise HeadDamaged(
+                    self.path / "HEAD",
+                    f"older than the log: {name} was sealed after the event it acknowledges "
+                    f"(seq {head.seq})",
+                )
+
+    def _cut_unacknowledged_tail(self, head: Head, *, warn: bool) -> list[tuple[str, int]]:
+        tail = self.unacknowledged_tail(head)
         for name, nbytes in tail:
             path = self.path / name
-            if name == head.segment:
-                with open(path, "r+b") as f:
-                    f.truncate(head.offset)
-                    f.flush()
-                    os.fsync(f.fileno())
-            else:
-                path.unlink()
+            with storage(path, "cut an unacknowledged tail", "nothing else was changed"):
+                if name == head.segment:
+                    with open(path, "r+b") as f:
+                        f.truncate(head.offset)
+                        f.flush()
+                        os.fsync(f.fileno())
+                else:
+                    path.unlink(missing_ok=True)
+                    (self.path / (name + ".gz")).unlink(missing_ok=True)
             if warn:
                 print(
                     f"louyu: dropped an unacknowledged tail of {nbytes} bytes in {name} (a writer died mid-batch)",
                     file=sys.stderr,
                 )
         if tail:
-            _fsync_dir(self.path)
+            with storage(self.path, "sync the log folder"):
+                _fsync_dir(self.path)
         return tail
 
-    def repair(self) -> list[tuple[str, int]]:
-        """Remove only the unacknowledged tail (torn or complete lines after HEAD)."""
-        with FileLock(str(self.path / ".lock")):
-            return self._cut_unacknowledged_tail(warn=False)
+    def repair(self) -> Repaired:
+        """Cut only what lies after the acknowledged event; rebuild a damaged HEAD from the chain.
 
-    def verify(self) -> list[Finding]:
-        """Check everything: canonical lines, schema, gapless seq, hash chain, clock, ids, references."""
-        return _verify(self)
+        The acknowledged event is found by HEAD's seq and hash in the chain itself, never by
+        HEAD's byte offset alone, so no event that HEAD acknowledges is ever removed. A HEAD that
+        is missing, garbled, names no event of the chain or is older than the log is rebuilt at
+        the chain's last complete event (a torn last line, what a crash leaves, is cut). Damage
+        inside acknowledged events (a line that does not chain, a truncated sealed segment)
+        cannot be repaired without losing events: `repair` refuses, changes nothing, and says so.
+        """
+        from .verify import plan_repair
+
+        with self._locked():
+            plan = plan_repair(self)
+            done = Repaired()
+            for name, keep, nbytes in plan.cuts:
+                path = self.path / name
+                with storage(path, "cut an unacknowledged tail", "nothing else was changed"):
+                    if keep == 0 and name != plan.head.segment:
+                        path.unlink(missing_ok=True)
+                        (self.path / (name + ".gz")).unlink(missing_ok=True)
+                    else:
+                        if not path.exists():
+                            self._unseal(name)
+                        with open(path, "r+b") as f:
+                            f.truncate(keep)
+                            f.flush()
+                            os.fsync(f.fileno())
+                done.append((name, nbytes))
+            if plan.rewrite_head is not None:
+                with storage(self.path / "HEAD", "rewrite HEAD", "no event was changed"):
+                    _write_atomic(self.path / "HEAD", head_bytes(plan.head))
+                done.head = plan.rewrite_head
+            elif done:
+                with storage(self.path, "sync the log folder"):
+                    _fsync_dir(self.path)
+            return done
+
+    def verify(self) -> Findings:
+        """Check everything up to what HEAD acknowledged when verify started (a snapshot):
+        canonical lines, schema, gapless seq, hash chain, clock, ids, references, HEAD itself.
+
+        Returns the findings (a list; `.head` is the snapshot verified, `.notes` what was not
+        checked and why, e.g. a writer appending meanwhile)."""
+        from .verify import verify_log
+
+        return verify_log(self)
 
     def stats(self) -> dict[str, Any]:
-        frame = self.read()
-        head = self.head
+        head = self.checked_head()
+        frame = self.read(head=head)
         counts = frame.group_by("type").len().sort("type")
+        files = [self.path / n for n in self.segments()]
+        on_disk = 0
+        for p in files:
+            for f in (p, p.with_name(p.name + ".gz")):
+                with suppress(FileNotFoundError):
+                    on_disk += f.stat().st_size
         return {
             "path": str(self.path),
             "head": asdict(head),
             "events": frame.height,
-            "segments": len(self.segments()),
-            "bytes_on_disk": sum(p.stat().st_size for p in self.path.glob("*.jsonl*")),
+            "segments": len(files),
+            "bytes_on_disk": on_disk,
             "occurred_on": [str(frame["occurred_on"].min()), str(frame["occurred_on"].max())]
             if frame.height
             else None,
@@ -563,7 +780,7 @@ class _Known:
     event_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
     key_industries: tuple[str, ...] | None = None  # the city's; None: not checked
 
-    def check(self, type_: str, data: Any, batch_ids: dict[str, str]) -> list[tuple[str, str]]:
+    def check(self, type_: str, data: Any, batch_ids: Any) -> list[tuple[str, str]]:
         out = []
         if type_ == "BuildingRegistered" and data.building_id in self.buildings:
             out.append(("data.building_id", f"building {data.building_id!r} is already registered"))
@@ -618,10 +835,6 @@ class _Known:
             self.tenants.add(data.tenant_id)
 
 
-def _head_bytes(head: Head) -> bytes:
-    return (json.dumps(asdict(head), sort_keys=True) + "\n").encode()
-
-
 def _rfc3339(ts: datetime) -> str:
     return ev.to_record_time(ts)
 
@@ -630,134 +843,25 @@ def _utc(ts: datetime) -> str:
     return ev.to_record_time(ts.astimezone(UTC))
 
 
-def _parse_ndjson(data: bytes) -> pl.LazyFrame:
+def _parse_ndjson(data: bytes, where: Path) -> pl.DataFrame:
+    """Stored lines as the flat frame, parsed now, so that a line no reader can take (edited by
+    hand) is a one-line error naming the segment rather than a failure in a later query."""
     if not data:
-        return ev.empty_event_frame().lazy()
-    return ev.flatten(pl.read_ndjson(io.BytesIO(data), schema=ev.NDJSON_SCHEMA))
-
-
-def _verify(log: EventLog) -> list[Finding]:
-    findings: list[Finding] = []
-    head = log.head
-    prev_seq, prev_hash, prev_time = 0, ev.GENESIS_HASH, None
-    known = _Known(key_industries=log.city.key_industry_codes)
-    seen: dict[str, int] = {}
-    for name in log.segments():
-        plain, packed = log.path / name, log.path / (name + ".gz")
-        if (
-            plain.exists()
-            and packed.exists()
-            and plain.read_bytes() != gzip.decompress(packed.read_bytes())
-        ):
-            findings.append(
-                Finding(name, None, None, "plain and compressed copies of the segment differ")
-            )
-        try:
-            data = log._segment_bytes(name)
-        except (OSError, EOFError) as err:
-            findings.append(Finding(name, None, None, f"unreadable segment: {err}"))
-            continue
-        acked_end = len(data)
-        if head.segment is None or name > head.segment:
-            acked_end = 0
-        elif name == head.segment:
-            acked_end = min(head.offset, len(data))
-        pos = 0
-        for lineno, raw in enumerate(data.splitlines(keepends=True), start=1):
-            start, pos = pos, pos + len(raw)
-            if start >= acked_end:
-                torn = "torn (no newline) " if not raw.endswith(b"\n") else ""
-                findings.append(
-                    Finding(
-                        name,
-                        lineno,
-                        None,
-                        f"{torn}line after HEAD (seq {head.seq}): an unacknowledged tail; `louyu repair` removes it",
-                    )
-                )
-                continue
-            if not raw.endswith(b"\n"):
-                findings.append(Finding(name, lineno, None, "line has no newline"))
-            text = raw.rstrip(b"\n")
-            try:
-                event = ev.parse_event(text)
-            except ev.InvalidEvent as err:
-                findings.extend(Finding(name, lineno, _peek_seq(text), p) for p in err.problems)
-                prev_seq += 1
-                continue
-            record = ev.to_record(event)
-            seq = event.seq
-            if ev.canonical_json(record).encode("utf-8") != text:
-                findings.append(
-                    Finding(name, lineno, seq, "line is not in canonical form (edited by hand?)")
-                )
-            if seq != prev_seq + 1:
-                findings.append(
-                    Finding(
-                        name,
-                        lineno,
-                        seq,
-                        f"seq {seq} follows seq {prev_seq}: expected {prev_seq + 1}",
-                    )
-                )
-            body = {k: v for k, v in record.items() if k != "hash"}
-            expected = ev.chain_hash(prev_hash, body)
-            if expected != event.hash:
-                findings.append(
-                    Finding(
-                        name,
-                        lineno,
-                        seq,
-                        "hash does not chain to the previous event (altered, removed or reordered)",
-                    )
-                )
-            if prev_time is not None and event.recorded_at < prev_time:
-                findings.append(
-                    Finding(name, lineno, seq, "recorded_at is earlier than the previous event's")
-                )
-            if segment_of(event.recorded_at) != name:
-                findings.append(
-                    Finding(
-                        name,
-                        lineno,
-                        seq,
-                        f"recorded_at belongs in segment {segment_of(event.recorded_at)}",
-                    )
-                )
-            if event.event_id in seen:
-                findings.append(
-                    Finding(
-                        name,
-                        lineno,
-                        seq,
-                        f"event_id {event.event_id!r} already used by seq {seen[event.event_id]}",
-                    )
-                )
-            seen[event.event_id] = seq
-            known.event_ids[event.event_id] = {}
-            for fld, msg in known.check(event.type, event.data, {}):
-                findings.append(Finding(name, lineno, seq, f"{fld}: {msg}"))
-            known.learn(event.type, event.data)
-            prev_seq, prev_hash, prev_time = seq, event.hash, event.recorded_at
-    if prev_seq != head.seq or prev_hash != head.hash:
-        findings.append(
-            Finding(
-                "HEAD",
-                None,
-                head.seq,
-                f"HEAD says seq {head.seq}, but the acknowledged log ends at seq {prev_seq} with another hash",
-            )
-            if prev_hash != head.hash
-            else Finding(
-                "HEAD", None, head.seq, f"HEAD says seq {head.seq}, the log ends at {prev_seq}"
-            )
-        )
-    return findings
-
-
-def _peek_seq(text: bytes) -> int | None:
+        return ev.empty_event_frame()
     try:
-        value = json.loads(text).get("seq")
-        return value if isinstance(value, int) else None
-    except (ValueError, AttributeError):
-        return None
+        frame = ev.flatten(pl.read_ndjson(io.BytesIO(data), schema=ev.NDJSON_SCHEMA)).collect()
+    except pl.exceptions.PolarsError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise LogDamaged(
+            f"{where}: cannot be read as events ({first}); `louyu verify` names the line"
+        ) from None
+    bad = ev.frame_problem(frame)
+    if bad is not None:
+        row, seq, fld = bad
+        raise LogDamaged(
+            f"{where}: line {row + 1}"
+            + (f" (seq {seq})" if seq is not None else "")
+            + f": {fld}: not what a stored event holds (edited or damaged); "
+            "`louyu verify` names every problem"
+        )
+    return frame

@@ -1,0 +1,136 @@
+"""Disposable Parquet copies of sealed segments, used only when they match their segment.
+
+A copy is named after what it was made from and what it holds::
+
+    .cache/2016-04.jsonl.<segment sha256>.<frame tag>.<first seq>-<last seq>.<copy sha256>.parquet
+
+(the first 32 hex digits of each hash; the seqs let a reader check that the segments it reads
+follow each other without a gap, without opening the copies). It is used only when the segment's stored bytes
+hash to the name's segment hash (content, not mtime: a copied log keeps using its cache, an
+edited or replaced segment does not), the flat frame's columns are this version's (`frame
+tag`), and the copy's own bytes hash to the name's copy hash (a copy edited, truncated or
+swapped with another month's is rebuilt, never read). Anything else is rebuilt from the
+segment. A reader reads a copy's bytes once, checks them and scans them from memory, so a
+concurrent reader that removes a stale copy can never pull a file from under it. A copy that
+cannot be written (read-only folder, no space, a file where `.cache` should be) is simply not
+kept: the segment is parsed each time instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from . import catalogue as ev
+
+#: The flat frame's columns: a copy written before a field was added is rebuilt, not misread.
+FRAME_TAG = hashlib.sha256(repr(list(ev.EVENT_FRAME_SCHEMA.items())).encode()).hexdigest()[:8]
+_DIGITS = 32
+_STALE_TMP_SECONDS = 3600.0
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:_DIGITS]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A segment as a frame, and the seqs it holds (0, 0 when it holds none)."""
+
+    frame: pl.LazyFrame
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> Part:
+        if frame.is_empty():
+            return cls(frame.lazy(), 0, 0)
+        return cls(frame.lazy(), int(frame["seq"][0]), int(frame["seq"][-1]))
+
+
+class SegmentCache:
+    """The `.cache/` folder of one log."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder / ".cache"
+        # the digest of a stored segment, per file identity (device, inode, size, mtime,
+        # ctime): a second scan in the same process does not hash an unchanged file again
+        self._digests: dict[tuple[str, int, int, int, int, int], str] = {}
+
+    def source_digest(self, stored: Path, read: Callable[[], bytes]) -> tuple[str, bytes | None]:
+        """The content digest of a stored segment file, and its bytes when they were read now."""
+        st = stored.stat()
+        key = (str(stored), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        known = self._digests.get(key)
+        if known is not None:
+            return known, None
+        data = read()
+        value = digest(data)
+        self._digests[key] = value
+        return value, data
+
+    def load(self, name: str, source: str) -> Part | None:
+        """The checked copy of segment `name` with content digest `source`, or None."""
+        prefix = f"{name}.{source}.{FRAME_TAG}."
+        try:
+            candidates = sorted(self.folder.glob(prefix + "*.parquet"))
+        except OSError:
+            return None
+        for path in candidates:
+            seqs, expected, _ = path.name[len(prefix) :].split(".", 2)
+            first, _, last = seqs.partition("-")
+            if not (first.isdigit() and last.isdigit()):
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:  # removed meanwhile by another reader, or unreadable: not used
+                continue
+            if digest(data) == expected:
+                return Part(pl.scan_parquet(data), int(first), int(last))
+        return None
+
+    def store(self, name: str, source: str, frame: pl.DataFrame) -> Part:
+        """Keep a copy of a parsed segment (best effort) and remove stale copies of it."""
+        part = Part.of(frame)
+        buf = io.BytesIO()
+        # lz4: the cache is disposable, so it is written fast rather than small
+        frame.write_parquet(buf, compression="lz4", statistics=True)
+        data = buf.getvalue()
+        seqs = f"{part.first}-{part.last}"
+        final = self.folder / f"{name}.{source}.{FRAME_TAG}.{seqs}.{digest(data)}.parquet"
+        tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+        try:
+            self.folder.mkdir(exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, final)
+        except OSError:  # read-only, no space, `.cache` not a folder: run without a copy
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return part
+        self._remove_stale(name, keep=final.name)
+        return part
+
+    def _remove_stale(self, name: str, keep: str) -> None:
+        """Other copies of this segment, and temporary files left by killed processes.
+
+        Safe against concurrent readers: a reader holds a copy's bytes before it uses them.
+        """
+        now = time.time()
+        try:
+            for path in self.folder.glob(f"{name}.*"):
+                fresh_tmp = (
+                    path.name.endswith(".tmp") and now - path.stat().st_mtime < _STALE_TMP_SECONDS
+                )  # perhaps another process is writing it right now
+                if path.name != keep and not fresh_tmp:
+                    path.unlink(missing_ok=True)
+        except OSError:
+            pass
