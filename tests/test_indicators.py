@@ -141,13 +141,13 @@ def test_street_area_and_building_levels_by_hand() -> None:
     x = one(streets, street="新兴街道")
     # A only in scope; D retired here; G counts in 城南街道 since the boundary moved.
     assert (x["buildings"], x["rentable_area_m2"], x["occupied_area_m2"]) == (1, 10000, 7000)
-    assert (x["admin_district"], x["reporting_area"]) == ("南湖区", "南湖区")
+    assert (x["district"], x["reporting_area"]) == ("南湖区", "南湖区")
     assert x["withdrawn_m2"] == 3000
     assert x["net_absorption_m2"] == 1000 - 2000
     assert x["tax_share_ytd"] == pytest.approx(500_000 / 30_000_000)
     assert x["top10_tax_share"] == pytest.approx(1.0)  # two tenants only
     cn = one(streets, street="城南街道")
-    assert (cn["admin_district"], cn["reporting_area"]) == ("南湖区", ZONE)
+    assert (cn["district"], cn["reporting_area"]) == ("南湖区", ZONE)
     assert (cn["buildings"], cn["rentable_area_m2"], cn["occupied_area_m2"]) == (2, 24000, 16500)
     assert cn["tax_yuan_ytd"] == 12_100_000
     assert cn["net_absorption_m2"] == -1000 + 1500  # G's change counts where it is now
@@ -174,7 +174,7 @@ def test_street_area_and_building_levels_by_hand() -> None:
     a = one(b, building_id="A")
     assert a["top10_tax_share"] == pytest.approx(1.0)
     assert a["tax_share_ytd"] == pytest.approx(500_000 / 30_000_000)
-    assert (a["street"], a["admin_district"], a["reporting_area"]) == (
+    assert (a["street"], a["district"], a["reporting_area"]) == (
         "新兴街道",
         "南湖区",
         "南湖区",
@@ -386,7 +386,7 @@ def _streets() -> pl.DataFrame:
         orient="row",
     )
     return frame.with_columns(
-        pl.lit("南湖区").alias("admin_district"), pl.lit("南湖区").alias("reporting_area")
+        pl.lit("南湖区").alias("district"), pl.lit("南湖区").alias("reporting_area")
     )
 
 
@@ -628,7 +628,7 @@ def test_cli_indicators_csv_building_level_and_settings_file(
     assert frame.filter(pl.col("in_scope")).get_column("building_id").to_list() == [
         "A", "B", "D", "G",
     ]  # fmt: skip
-    assert frame.columns[:6] == ["month", "building_id", "name", "street", "admin_district",
+    assert frame.columns[:6] == ["month", "building_id", "name", "street", "district",
                                  "reporting_area"]  # fmt: skip
 
 

@@ -66,8 +66,8 @@ LEVEL_ALIASES: dict[str, Level] = {
     "city": "city",
 }
 LEVEL_KEYS: dict[Level, tuple[str, ...]] = {
-    "building": ("building_id", "name", "street", "admin_district", "reporting_area"),
-    "street": ("street", "admin_district", "reporting_area"),
+    "building": ("building_id", "name", "street", "district", "reporting_area"),
+    "street": ("street", "district", "reporting_area"),
     "reporting_area": ("reporting_area",),
     "city": (),
 }
@@ -305,8 +305,10 @@ def building_figures(
 
 
 def _attach_areas(frame: pl.DataFrame, divisions: pl.DataFrame) -> pl.DataFrame:
-    """Add admin_district and reporting_area by street; an unknown street is an error."""
-    out = frame.join(street_areas(divisions), on="street", how="left")
+    """Add district (the divisions table's admin_district of the street: one name with the
+    panel's `district`) and reporting_area by street; an unknown street is an error."""
+    areas = street_areas(divisions).rename({"admin_district": "district"})
+    out = frame.join(areas, on="street", how="left")
     unknown = out.filter(pl.col("reporting_area").is_null())
     if unknown.height:
         streets = sorted(set(unknown.get_column("street").cast(pl.String).fill_null("(none)")))
@@ -401,7 +403,7 @@ def aggregate(
             "building_id",
             "name",
             "street",
-            "admin_district",
+            "district",
             "reporting_area",
             "category",
             "in_scope",
@@ -635,7 +637,7 @@ def rank_streets(streets: pl.DataFrame, settings: Settings | None = None) -> pl.
         .select(
             "month",
             "street",
-            "admin_district",
+            "district",
             "reporting_area",
             "buildings",
             "ranked_streets",

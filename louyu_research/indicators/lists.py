@@ -39,7 +39,7 @@ from .frames import validate_frame
 ListKind = Literal["key", "vacancy", "low-output", "featured", "at-risk"]
 LIST_KINDS: tuple[ListKind, ...] = ("key", "vacancy", "low-output", "featured", "at-risk")
 
-_IDS = ("month", "building_id", "name", "street", "admin_district", "reporting_area", "category")
+_IDS = ("month", "building_id", "name", "street", "district", "reporting_area", "category")
 _PANEL_EXTRA = (
     "grade",
     "completed_on",
