@@ -483,6 +483,17 @@ class Pinned:
     def provenance(self) -> dict[str, Any]:
         return {"settings": self.settings.as_record(), "log_position": self.position}
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the log position, then the frame."""
+        import html
+
+        pos = self.position
+        where = html.escape(
+            f"log position seq {pos.get('seq')} ({pos.get('recorded_at')}, "
+            f"{str(pos.get('hash', ''))[:12]}…)"
+        )
+        return f"<p><small>{where}</small></p>" + self.frame._repr_html_()
+
 
 # --- target tracking ------------------------------------------------------------------------
 
