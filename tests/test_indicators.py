@@ -619,11 +619,11 @@ def test_cli_indicators_csv_building_level_and_settings_file(
     code, out, err = louyu("indicators", "--log", str(small_log.path), "--month", "2016-03",
                            "--level", "building", "--settings", str(settings), "--format", "csv")  # fmt: skip
     assert code == 0, err
-    header = [line for line in out.splitlines() if line.startswith("#")]
+    header = [line for line in err.splitlines() if line.startswith("#")]  # provenance: stderr
     assert (
         json.loads(header[0].removeprefix("# settings: "))["scope_min_gross_floor_area_m2"] == 999
     )
-    frame = pl.read_csv(io.StringIO(out), comment_prefix="#")
+    frame = pl.read_csv(io.StringIO(out))  # plain CSV: one header line
     # with a 999 m² threshold B is in scope too
     assert frame.filter(pl.col("in_scope")).get_column("building_id").to_list() == [
         "A", "B", "D", "G",
@@ -661,15 +661,15 @@ def test_cli_targets_ranking_and_lists(small_log: Log) -> None:
     log = str(small_log.path)
     code, out, err = louyu("targets", "--log", log, "--year", "2016", "--labels", "zh")
     assert code == 0, err
-    assert out.startswith("# settings: ")
+    assert err.startswith("# settings: ")
     assert "目标值" in out and "所需月均进度" in out
     code, out, err = louyu("ranking", "--log", log, "--month", "2016-03", "--format", "csv")
     assert code == 0, err
-    assert "# method: 每月对至少有一幢纳统楼宇的街道" in out
+    assert "# method: 每月对至少有一幢纳统楼宇的街道" in err
     for kind in ("key", "vacancy", "low-output", "featured", "at-risk"):
         code, out, err = louyu("list", kind, "--log", log, "--month", "2016-03", "--format", "csv")
         assert code == 0, (kind, err)
-        assert out.startswith("# settings: ")
+        assert err.startswith("# settings: ")
     code, out, _ = louyu("list", "featured", "--log", log, "--month", "2016-03", "--format", "csv")
     # A is designated (information) but has one tenancy: designated only.
     assert "A,A大厦,新兴街道,南湖区,南湖区,office,1," in out and "designated_only" in out
