@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import unicodedata
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -242,18 +243,41 @@ def table_view(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def show_table(frame: pl.DataFrame) -> None:
-    """Print a frame as a table as wide as the terminal (narrow columns wrap their text)."""
+    """Print a frame as a table that fits the terminal: long text wraps, and when the columns
+    are still too many the middle ones are elided (a line on stderr says how to see them)."""
     width = shutil.get_terminal_size((160, 24)).columns
-    echo_table(
-        table_view(frame),
-        tbl_width_chars=width,
-        fmt_str_lengths=max(10, width // 4),
-        fmt_float="mixed",
-        float_precision=2,
-        thousands_separator=",",
-        tbl_hide_column_data_types=True,
-    )
+    view = table_view(frame)
+    options: dict[str, Any] = {
+        "tbl_width_chars": 10 * width,  # columns at their natural width: none squeezed
+        "fmt_str_lengths": max(10, width // 4),
+        "fmt_float": "mixed",
+        "float_precision": 2,
+        "thousands_separator": ",",
+        "tbl_hide_column_data_types": True,
+        "tbl_hide_dataframe_shape": True,
+        "tbl_rows": -1,
+    }
+    shown = view.width
+    sample = view.head(50)
+    while shown > 2:
+        with pl.Config(**options, tbl_cols=shown):
+            text = str(sample)
+        if max(_display_width(line) for line in text.splitlines()) <= width:
+            break
+        shown -= 1
+    if shown < view.width:
+        typer.echo(
+            f"louyu: note: {view.width - shown} of {view.width} columns elided to fit the "
+            "terminal; choose some with --columns, or use --format csv or json",
+            err=True,
+        )
+    with pl.Config(**options, tbl_cols=shown):
+        typer.echo(str(view))
 
 
 def emit(

@@ -197,6 +197,7 @@ def tenant_history(
             right_on="valid_from",
             by="tenant_id",
             strategy="backward",
+            check_sortedness=False,  # both sides sorted by date above
         )
         .drop("valid_from")
         .sort("occurred_on", "seq")
