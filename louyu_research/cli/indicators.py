@@ -484,7 +484,8 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--column", help="Only this column (e.g. occupancy_rate).")
         ] = None,
     ) -> None:
-        """Every output column: Chinese and English name, definition, unit."""
+        """Every column of every frame: Chinese and English name, unit, definition (and, in
+        CSV and JSON, its scope)."""
         if lang not in ("zh", "en"):
             usage_error(f"--lang must be zh or en, got {lang!r}")
         try:
