@@ -131,6 +131,12 @@ def test_cli_recorded_by_takes_a_date_and_a_date_with_offset(log: Log) -> None:
     code, _, err = louyu(*base, "--recorded-by", "mid-April")
     assert code == 2 and "not a date or timestamp: 'mid-April'" in err
     assert "+08:00+08:00" not in err
+    code, out, err = louyu("state", "--log", str(log.path), "--as-of", "2016-03-31", "--frame",
+                           "tax", "--recorded-by", "2016-04-15", "--format", "csv")  # fmt: skip
+    assert code == 0, err
+    assert sorted(pl.read_csv(io.StringIO(out))["amount_yuan"].to_list()) == [
+        50.0, 100.0, 200.0, 300.0, 1000.0,
+    ]  # fmt: skip
 
 
 # --- the data dictionary -------------------------------------------------------------------
