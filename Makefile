@@ -46,10 +46,13 @@ reports: setup  ## Build every quarter the log covers
 verify-reports: setup  ## Rebuild committed reports, compare their manifests' hashes; fail on any leak in reports/
 	$(LOUYU) verify-reports
 
+docs: setup  ## Build the API reference and user guide into build/docs (offline, links checked)
+	$(PY) scripts/docs.py
+
 bench: setup  ## Benchmarks: append, replay (cold/warm), panel, each beside a naive fold
 	$(PY) -m louyu_research.sample.bench
 
 clean:  ## Remove caches and built reports (keeps committed manifests and tables)
 	rm -rf .pytest_cache .ruff_cache events/.cache
 
-.PHONY: help setup test lint schemas sample report reports verify-reports bench clean
+.PHONY: help setup test lint schemas sample report reports verify-reports docs bench clean

@@ -141,13 +141,13 @@ def test_street_area_and_building_levels_by_hand() -> None:
     x = one(streets, street="新兴街道")
     # A only in scope; D retired here; G counts in 城南街道 since the boundary moved.
     assert (x["buildings"], x["rentable_area_m2"], x["occupied_area_m2"]) == (1, 10000, 7000)
-    assert (x["admin_district"], x["reporting_area"]) == ("南湖区", "南湖区")
+    assert (x["district"], x["reporting_area"]) == ("南湖区", "南湖区")
     assert x["withdrawn_m2"] == 3000
     assert x["net_absorption_m2"] == 1000 - 2000
     assert x["tax_share_ytd"] == pytest.approx(500_000 / 30_000_000)
     assert x["top10_tax_share"] == pytest.approx(1.0)  # two tenants only
     cn = one(streets, street="城南街道")
-    assert (cn["admin_district"], cn["reporting_area"]) == ("南湖区", ZONE)
+    assert (cn["district"], cn["reporting_area"]) == ("南湖区", ZONE)
     assert (cn["buildings"], cn["rentable_area_m2"], cn["occupied_area_m2"]) == (2, 24000, 16500)
     assert cn["tax_yuan_ytd"] == 12_100_000
     assert cn["net_absorption_m2"] == -1000 + 1500  # G's change counts where it is now
@@ -174,7 +174,7 @@ def test_street_area_and_building_levels_by_hand() -> None:
     a = one(b, building_id="A")
     assert a["top10_tax_share"] == pytest.approx(1.0)
     assert a["tax_share_ytd"] == pytest.approx(500_000 / 30_000_000)
-    assert (a["street"], a["admin_district"], a["reporting_area"]) == (
+    assert (a["street"], a["district"], a["reporting_area"]) == (
         "新兴街道",
         "南湖区",
         "南湖区",
@@ -386,7 +386,7 @@ def _streets() -> pl.DataFrame:
         orient="row",
     )
     return frame.with_columns(
-        pl.lit("南湖区").alias("admin_district"), pl.lit("南湖区").alias("reporting_area")
+        pl.lit("南湖区").alias("district"), pl.lit("南湖区").alias("reporting_area")
     )
 
 
@@ -619,16 +619,16 @@ def test_cli_indicators_csv_building_level_and_settings_file(
     code, out, err = louyu("indicators", "--log", str(small_log.path), "--month", "2016-03",
                            "--level", "building", "--settings", str(settings), "--format", "csv")  # fmt: skip
     assert code == 0, err
-    header = [line for line in out.splitlines() if line.startswith("#")]
+    header = [line for line in err.splitlines() if line.startswith("#")]  # provenance: stderr
     assert (
         json.loads(header[0].removeprefix("# settings: "))["scope_min_gross_floor_area_m2"] == 999
     )
-    frame = pl.read_csv(io.StringIO(out), comment_prefix="#")
+    frame = pl.read_csv(io.StringIO(out))  # plain CSV: one header line
     # with a 999 m² threshold B is in scope too
     assert frame.filter(pl.col("in_scope")).get_column("building_id").to_list() == [
         "A", "B", "D", "G",
     ]  # fmt: skip
-    assert frame.columns[:6] == ["month", "building_id", "name", "street", "admin_district",
+    assert frame.columns[:6] == ["month", "building_id", "name", "street", "district",
                                  "reporting_area"]  # fmt: skip
 
 
@@ -661,15 +661,15 @@ def test_cli_targets_ranking_and_lists(small_log: Log) -> None:
     log = str(small_log.path)
     code, out, err = louyu("targets", "--log", log, "--year", "2016", "--labels", "zh")
     assert code == 0, err
-    assert out.startswith("# settings: ")
+    assert err.startswith("# settings: ")
     assert "目标值" in out and "所需月均进度" in out
     code, out, err = louyu("ranking", "--log", log, "--month", "2016-03", "--format", "csv")
     assert code == 0, err
-    assert "# method: 每月对至少有一幢纳统楼宇的街道" in out
+    assert "# method: 每月对至少有一幢纳统楼宇的街道" in err
     for kind in ("key", "vacancy", "low-output", "featured", "at-risk"):
         code, out, err = louyu("list", kind, "--log", log, "--month", "2016-03", "--format", "csv")
         assert code == 0, (kind, err)
-        assert out.startswith("# settings: ")
+        assert err.startswith("# settings: ")
     code, out, _ = louyu("list", "featured", "--log", log, "--month", "2016-03", "--format", "csv")
     # A is designated (information) but has one tenancy: designated only.
     assert "A,A大厦,新兴街道,南湖区,南湖区,office,1," in out and "designated_only" in out

@@ -1,9 +1,20 @@
-"""The glossary: Chinese and English name, definition and unit of every output column.
+"""The glossary: Chinese and English name, definition, unit and scope of every column.
 
-One table (`data/glossary.csv`) feeds the CLI's headers, the report's tables and its method
-section, and the Pandera models' column descriptions, so a figure reads the same wherever it
-appears. A user may pass their own file (same columns); it is checked like every reference
-table (row and reason on a bad file).
+One table (`glossary.csv`) is the data dictionary: it feeds the CLI's headers, the report's
+tables and its method section, the JSON Schemas of the frames, CSV and Stata exports, so a
+figure reads the same wherever it appears. Every column of every public frame has a row (a
+test enforces it). A user may pass their own file (same columns); it is checked like every
+reference table (row and reason on a bad file).
+
+`scope` says which rows a figure stands for:
+
+* `in_scope`: a figure over the buildings in scope at the end of the row's month (scope is
+  judged at each month end, so a year's monthly sums can differ from December's year to date);
+  in the building panel the same column is the building's own value on every row, in scope or
+  not: filter on `in_scope` before summing.
+* `row`: describes the row it is on (an id, an attribute, a building's or tenancy's own value).
+* `city`: the whole city, not only its buildings (the tax share's denominator).
+* `log`: an event as the log recorded it.
 """
 
 from __future__ import annotations
@@ -22,6 +33,10 @@ COLUMNS = ("name", "name_zh", "name_en", "definition_zh", "definition_en", "unit
 #: Optional: the action plan's own name of one of its target indicators, used where the report
 #: lists those indicators as rows (入驻率 heads a column; the plan says 已建楼宇入驻率).
 PLAN_COLUMNS = ("plan_name_zh", "plan_name_en")
+#: Optional: which rows a figure stands for (see the module docstring); empty in a user's file
+#: that leaves the column out.
+SCOPE_COLUMN = "scope"
+SCOPES = ("in_scope", "row", "city", "log")
 Lang = Literal["zh", "en"]
 
 
@@ -35,11 +50,14 @@ def load_glossary(path: str | Path | None = None) -> pl.DataFrame:
         for col in COLUMNS[:-1]:
             if not row.values[col]:
                 raise row_error(p, row, f"{col}: empty")
+        scope_ = row.values.get(SCOPE_COLUMN) or ""
+        if scope_ and scope_ not in SCOPES:
+            raise row_error(p, row, f"scope: {scope_!r} is not one of {', '.join(SCOPES)}")
         name = row.values["name"]
         if name in seen:
             raise row_error(p, row, f"name: {name!r} already on row {seen[name]}")
         seen[name] = row.number
-    columns = (*COLUMNS, *PLAN_COLUMNS)
+    columns = (*COLUMNS, SCOPE_COLUMN, *PLAN_COLUMNS)
     data = {c: [r.values.get(c) or None for r in rows] for c in columns}
     return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
 
@@ -80,6 +98,12 @@ def unit(column: str, *, path: str | Path | None = None) -> str | None:
     return entry(column, path=path)["unit"]
 
 
+def scope(column: str, *, path: str | Path | None = None) -> str | None:
+    """Which rows the column's figure stands for: `in_scope`, `row`, `city` or `log` (module
+    docstring), or None when the glossary file leaves it out."""
+    return entry(column, path=path)[SCOPE_COLUMN]
+
+
 def names(*, path: str | Path | None = None) -> frozenset[str]:
     """Every column name the glossary defines."""
     return frozenset(_entries(str(path) if path is not None else None))
@@ -91,11 +115,29 @@ def missing(columns: Iterable[str], *, path: str | Path | None = None) -> list[s
     return [c for c in columns if c not in entries]
 
 
+def labels(
+    columns: Iterable[str], lang: Lang = "zh", *, path: str | Path | None = None
+) -> dict[str, str]:
+    """Column → display name in `lang`, each unique: when two columns of one frame share a
+    display name (`name` and `building_name` are both 楼宇名称), each is followed by its column
+    name in brackets. A KeyError names every column the glossary lacks."""
+    cols = list(columns)
+    lacking = missing(cols, path=path)
+    if lacking:
+        raise KeyError(f"column(s) not in the glossary: {', '.join(lacking)}")
+    shown = {c: label(c, lang, path=path) for c in cols}
+    counts: dict[str, int] = {}
+    for text in shown.values():
+        counts[text] = counts.get(text, 0) + 1
+    return {c: (f"{t} [{c}]" if counts[t] > 1 else t) for c, t in shown.items()}
+
+
 def relabel(
-    frame: pl.DataFrame, lang: Lang = "zh", *, path: str | Path | None = None
+    frame: pl.DataFrame | pl.LazyFrame, lang: Lang = "zh", *, path: str | Path | None = None
 ) -> pl.DataFrame:
-    """The frame with its columns renamed to their display names in `lang`."""
-    return frame.rename({c: label(c, lang, path=path) for c in frame.columns})
+    """The frame with its columns renamed to their display names in `lang` (unique names)."""
+    df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    return df.rename(labels(df.columns, lang, path=path))
 
 
 def describe(
@@ -125,10 +167,12 @@ __all__ = [
     "describe",
     "entry",
     "label",
+    "labels",
     "load_glossary",
     "missing",
     "names",
     "plan_label",
     "relabel",
+    "scope",
     "unit",
 ]

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 import polars as pl
@@ -53,11 +53,12 @@ import polars as pl
 from louyu_research.city.profile import City, default_city
 from louyu_research.city.reference import street_areas
 from louyu_research.city.settings import FeaturedRule, Settings
+from louyu_research.core.instants import DateLike, cut_off
 from louyu_research.core.periods import Month, MonthError, MonthLike
 
 Level = Literal["building", "street", "reporting_area", "city"]
 LEVELS: tuple[Level, ...] = ("building", "street", "reporting_area", "city")
-#: CLI spelling of levels → level.
+#: Every accepted spelling of a level (API and CLI alike: `area` is `reporting_area`) → level.
 LEVEL_ALIASES: dict[str, Level] = {
     "building": "building",
     "street": "street",
@@ -66,8 +67,8 @@ LEVEL_ALIASES: dict[str, Level] = {
     "city": "city",
 }
 LEVEL_KEYS: dict[Level, tuple[str, ...]] = {
-    "building": ("building_id", "name", "street", "admin_district", "reporting_area"),
-    "street": ("street", "admin_district", "reporting_area"),
+    "building": ("building_id", "name", "street", "district", "reporting_area"),
+    "street": ("street", "district", "reporting_area"),
     "reporting_area": ("reporting_area",),
     "city": (),
 }
@@ -132,6 +133,19 @@ FIGURE_COLUMNS = (
 # --- months ---------------------------------------------------------------------------------
 # Frames carry months as `YYYY-MM` text (it sorts like the months); these helpers work on that
 # text through the one `Month` value type, so the format has one definition (`core.periods`).
+
+
+class LevelError(ValueError):
+    """A level that is none of building, street, reporting_area (area) or city."""
+
+
+def parse_level(value: str) -> Level:
+    """A level from any accepted spelling (`LEVEL_ALIASES`: `area` = `reporting_area`)."""
+    if value not in LEVEL_ALIASES:
+        raise LevelError(
+            f"unknown level {value!r} (building, street, reporting_area (or area), city)"
+        )
+    return LEVEL_ALIASES[value]
 
 
 def parse_month(value: MonthLike) -> str:
@@ -305,8 +319,10 @@ def building_figures(
 
 
 def _attach_areas(frame: pl.DataFrame, divisions: pl.DataFrame) -> pl.DataFrame:
-    """Add admin_district and reporting_area by street; an unknown street is an error."""
-    out = frame.join(street_areas(divisions), on="street", how="left")
+    """Add district (the divisions table's admin_district of the street: one name with the
+    panel's `district`) and reporting_area by street; an unknown street is an error."""
+    areas = street_areas(divisions).rename({"admin_district": "district"})
+    out = frame.join(areas, on="street", how="left")
     unknown = out.filter(pl.col("reporting_area").is_null())
     if unknown.height:
         streets = sorted(set(unknown.get_column("street").cast(pl.String).fill_null("(none)")))
@@ -401,7 +417,7 @@ def aggregate(
             "building_id",
             "name",
             "street",
-            "admin_district",
+            "district",
             "reporting_area",
             "category",
             "in_scope",
@@ -448,8 +464,7 @@ def figures(
     """
     from .frames import validate_figures
 
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+    level = parse_level(level)
     contributions = building_figures(panel, divisions=divisions, settings=settings, months=months)
     return validate_figures(aggregate(contributions, level, tax=tax, city_tax=city_tax), level)
 
@@ -467,6 +482,17 @@ class Pinned:
 
     def provenance(self) -> dict[str, Any]:
         return {"settings": self.settings.as_record(), "log_position": self.position}
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the log position, then the frame."""
+        import html
+
+        pos = self.position
+        where = html.escape(
+            f"log position seq {pos.get('seq')} ({pos.get('recorded_at')}, "
+            f"{str(pos.get('hash', ''))[:12]}…)"
+        )
+        return f"<p><small>{where}</small></p>" + self.frame._repr_html_()
 
 
 # --- target tracking ------------------------------------------------------------------------
@@ -635,7 +661,7 @@ def rank_streets(streets: pl.DataFrame, settings: Settings | None = None) -> pl.
         .select(
             "month",
             "street",
-            "admin_district",
+            "district",
             "reporting_area",
             "buildings",
             "ranked_streets",
@@ -663,11 +689,12 @@ def rank_streets(streets: pl.DataFrame, settings: Settings | None = None) -> pl.
 
 
 def covered_months(
-    log: Any, *, recorded_by: datetime | None = None, upto_seq: int | None = None
+    log: Any, *, recorded_by: DateLike | None = None, upto_seq: int | None = None
 ) -> tuple[str, str]:
     """First and last month of the business dates (`occurred_on`) the log holds by the cut-off."""
+    cut = None if recorded_by is None else cut_off(recorded_by, log.city.time_zone)
     lo, hi = (
-        log.scan(upto_seq=upto_seq, recorded_by=recorded_by)
+        log.scan(upto_seq=upto_seq, recorded_by=cut)
         .select(pl.col("occurred_on").min().alias("lo"), pl.col("occurred_on").max().alias("hi"))
         .collect()
         .row(0)
@@ -681,7 +708,7 @@ def check_months(
     log: Any,
     months: Sequence[str],
     *,
-    recorded_by: datetime | None = None,
+    recorded_by: DateLike | None = None,
     upto_seq: int | None = None,
 ) -> list[str]:
     """The months, checked well formed and inside what the log covers by the cut-off."""
@@ -710,6 +737,7 @@ class Inputs:
     def figures(self, level: Level = "city", divisions: pl.DataFrame | None = None) -> Pinned:
         """`figures` of these months at `level` (read the log once, then every level); the
         divisions are the city's unless given."""
+        level = parse_level(level)
         frame = figures(
             self.panel,
             tax=self.tax,
@@ -726,7 +754,7 @@ def read_inputs(
     log: Any,
     months: Sequence[str],
     *,
-    recorded_by: datetime | None = None,
+    recorded_by: DateLike | None = None,
     upto_seq: int | None = None,
     settings: Settings | None = None,
 ) -> Inputs:
@@ -745,16 +773,15 @@ def figures_from_log(
     months: str | Sequence[str],
     level: Level = "city",
     *,
-    recorded_by: datetime | None = None,
+    recorded_by: DateLike | None = None,
     upto_seq: int | None = None,
     settings: Settings | None = None,
     divisions: pl.DataFrame | None = None,
 ) -> Pinned:
     """`figures` of `months` at `level`, as the log knew them at the cut-off (default HEAD)."""
-    if isinstance(months, str):
-        months = [months]
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+    if isinstance(months, str | Month | date):
+        months = [months]  # type: ignore[list-item]
+    level = parse_level(level)
     inp = read_inputs(log, months, recorded_by=recorded_by, upto_seq=upto_seq, settings=settings)
     return inp.figures(level, divisions)
 
@@ -764,7 +791,7 @@ def targets_from_log(
     year: int,
     *,
     targets: pl.DataFrame | None = None,
-    recorded_by: datetime | None = None,
+    recorded_by: DateLike | None = None,
     upto_seq: int | None = None,
     settings: Settings | None = None,
     divisions: pl.DataFrame | None = None,
@@ -793,7 +820,7 @@ def ranking_from_log(
     log: Any,
     month: str,
     *,
-    recorded_by: datetime | None = None,
+    recorded_by: DateLike | None = None,
     upto_seq: int | None = None,
     settings: Settings | None = None,
     divisions: pl.DataFrame | None = None,

@@ -62,12 +62,12 @@ class BuildingFigures(_Figures):
     """Monthly figures of each building in scope at the month's end, and of each building
     retired in the month while in scope at the previous month's end (`in_scope` false: it
     carries only its withdrawal and net absorption). Ids: building_id, name, street,
-    admin_district, reporting_area, category."""
+    district, reporting_area, category."""
 
     building_id: str = _f("building_id")
     name: str = _f("name")
     street: str = _f("street")
-    admin_district: str = _f("admin_district")
+    district: str = _f("district")
     reporting_area: str = _f("reporting_area")
     category: str = _f("category")
     in_scope: bool = _f("in_scope")
@@ -77,7 +77,7 @@ class StreetFigures(_Figures):
     """Monthly figures of each street (or town) with a building counted in the month."""
 
     street: str = _f("street")
-    admin_district: str = _f("admin_district")
+    district: str = _f("district")
     reporting_area: str = _f("reporting_area")
 
 
@@ -113,7 +113,7 @@ class StreetRanking(_Model):
 
     month: str = _f("month", str_matches=MONTH)
     street: str = _f("street")
-    admin_district: str = _f("admin_district")
+    district: str = _f("district")
     reporting_area: str = _f("reporting_area")
     buildings: int = _f("buildings", ge=1)
     ranked_streets: int = _f("ranked_streets", ge=1)
@@ -137,7 +137,7 @@ class _BuildingListIds(_Model):
     building_id: str = _f("building_id")
     name: str = _f("name")
     street: str = _f("street")
-    admin_district: str = _f("admin_district")
+    district: str = _f("district")
     reporting_area: str = _f("reporting_area")
     category: str = _f("category")
 

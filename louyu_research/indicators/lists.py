@@ -26,20 +26,20 @@ end are listed. Choices:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 import polars as pl
 
 from louyu_research.city.settings import Settings
+from louyu_research.core.instants import DateLike
 
-from .figures import Pinned, featured_expr, month_end, read_inputs, shift_month
+from .figures import Pinned, featured_expr, month_end, parse_month, read_inputs, shift_month
 from .frames import validate_frame
 
 ListKind = Literal["key", "vacancy", "low-output", "featured", "at-risk"]
 LIST_KINDS: tuple[ListKind, ...] = ("key", "vacancy", "low-output", "featured", "at-risk")
 
-_IDS = ("month", "building_id", "name", "street", "admin_district", "reporting_area", "category")
+_IDS = ("month", "building_id", "name", "street", "district", "reporting_area", "category")
 _PANEL_EXTRA = (
     "grade",
     "completed_on",
@@ -319,7 +319,7 @@ def lists_from_log(
     month: str,
     kinds: Sequence[ListKind] = LIST_KINDS,
     *,
-    recorded_by: datetime | None = None,
+    recorded_by: DateLike | None = None,
     upto_seq: int | None = None,
     settings: Settings | None = None,
     divisions: pl.DataFrame | None = None,
@@ -328,6 +328,7 @@ def lists_from_log(
     unknown = [k for k in kinds if k not in LIST_KINDS]
     if unknown:
         raise ValueError(f"unknown list {unknown[0]!r} (one of {', '.join(LIST_KINDS)})")
+    month = parse_month(month)
     cut: dict[str, Any] = {"recorded_by": recorded_by, "upto_seq": upto_seq}
     inp = read_inputs(log, [month], settings=settings, **cut)
     s = inp.settings
@@ -356,7 +357,7 @@ def list_from_log(
     kind: ListKind,
     month: str,
     *,
-    recorded_by: datetime | None = None,
+    recorded_by: DateLike | None = None,
     upto_seq: int | None = None,
     settings: Settings | None = None,
     divisions: pl.DataFrame | None = None,

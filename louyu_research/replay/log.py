@@ -81,6 +81,8 @@ import polars as pl
 from louyu_research.city.industries import classify
 from louyu_research.city.profile import City, default_city
 from louyu_research.city.settings import Settings
+from louyu_research.core.instants import DateLike, as_of_date, cut_off
+from louyu_research.core.periods import Month, MonthLike
 from louyu_research.log.store import EventLog
 
 from . import frames
@@ -1215,14 +1217,18 @@ class Log(EventLog):
         super().__init__(path, city=city)
         self._memo: dict[tuple[Any, ...], Prepared] = {}
 
+    def cut_off(self, recorded_by: DateLike | None) -> datetime | None:
+        """A `recorded_by` as a person passes it (a date: the end of that day in the city's time
+        zone; a naive time: in that zone; ISO text), as the instant it means."""
+        return None if recorded_by is None else cut_off(recorded_by, self.city.time_zone)
+
     def prepared(
-        self, *, recorded_by: datetime | None = None, upto_seq: int | None = None
+        self, *, recorded_by: DateLike | None = None, upto_seq: int | None = None
     ) -> Prepared:
         """The preparation of one cut-off (memoised for the last few cut-offs of this head)."""
         if recorded_by is not None and upto_seq is not None:
             raise ValueError("give one cut-off: recorded_by or upto_seq, not both")
-        if recorded_by is not None and recorded_by.tzinfo is None:
-            raise ValueError("recorded_by needs a timezone (an offset)")
+        recorded_by = self.cut_off(recorded_by)
         if upto_seq is not None and upto_seq < 0:
             raise ValueError("upto_seq must be ≥ 0")
         head = self.head
@@ -1248,34 +1254,38 @@ class Log(EventLog):
 
     def replay(
         self,
-        as_of: date,
+        as_of: DateLike,
         *,
-        recorded_by: datetime | None = None,
+        recorded_by: DateLike | None = None,
         upto_seq: int | None = None,
         settings: Settings | None = None,
     ) -> State:
-        """The state as of business date `as_of`, as recorded by the cut-off (default: HEAD)."""
-        if isinstance(as_of, datetime) or not isinstance(as_of, date):
-            raise TypeError(f"as_of must be a date, not {type(as_of).__name__}")
+        """The state as of business date `as_of`, as recorded by the cut-off (default: HEAD).
+
+        `as_of` and `recorded_by` take a `date`, a `datetime` or ISO text
+        (`core.instants`): a date as `recorded_by` is the end of that day in the city's
+        time zone."""
+        as_of = as_of_date(as_of, self.city.time_zone)
         p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
         return state_at(p, as_of, settings or self.city.settings)
 
     def panel(
         self,
-        start: str,
-        end: str,
+        start: MonthLike,
+        end: MonthLike,
         *,
-        recorded_by: datetime | None = None,
+        recorded_by: DateLike | None = None,
         upto_seq: int | None = None,
         settings: Settings | None = None,
     ) -> pl.DataFrame:
-        """The BuildingMonth panel from month `start` to `end` (YYYY-MM, inclusive)."""
+        """The BuildingMonth panel from month `start` to `end` (YYYY-MM, a date or a `Month`;
+        inclusive)."""
         from .panel import building_month_panel
 
         return building_month_panel(
             self.prepared(recorded_by=recorded_by, upto_seq=upto_seq),
-            start,
-            end,
+            str(Month.parse(start)),
+            str(Month.parse(end)),
             settings or self.city.settings,
         )
 
@@ -1283,7 +1293,7 @@ class Log(EventLog):
         self,
         dates: list[date],
         *,
-        recorded_by: datetime | None = None,
+        recorded_by: DateLike | None = None,
         upto_seq: int | None = None,
     ) -> pl.DataFrame:
         """The findings of a replay at each of `dates` (one preparation), long: as_of + Finding."""
@@ -1294,7 +1304,7 @@ class Log(EventLog):
         return pl.concat(parts).sort("seq", "code", "as_of")
 
     def tenant_tax(
-        self, *, recorded_by: datetime | None = None, upto_seq: int | None = None
+        self, *, recorded_by: DateLike | None = None, upto_seq: int | None = None
     ) -> pl.DataFrame:
         """Tax per (tenant, building, period) at the cut-off: the `tax` frame of any replay."""
         p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
