@@ -9,7 +9,7 @@ QUARTER ?=
 export UV_PYTHON_DOWNLOADS := never
 # Parameters reach the recipes as environment variables, expanded by the shell inside quotes:
 # a value can never become part of a command line.
-export QUARTER EDITION REVISE INTERNAL_OUT
+export QUARTER EDITION REVISE INTERNAL_OUT CITY SETTINGS
 # LANG=en on make's command line asks for English; a LANG inherited from the locale does not.
 export REPORT_LANG := $(if $(filter command line,$(origin LANG)),$(LANG),zh)
 
@@ -36,9 +36,10 @@ schemas: setup  ## Regenerate JSON Schemas of events and frames into schemas/
 sample: setup  ## Regenerate the shipped sample log in events/ from its recorded seed
 	$(LOUYU) simulate --recorded --out events --force
 
-report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITION=internal [INTERNAL_OUT=DIR]] [LANG=en] [REVISE=1]
+report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITION=internal [INTERNAL_OUT=DIR]] [LANG=en] [REVISE=1] [CITY=DIR] [SETTINGS=FILE]
 	$(LOUYU) report --quarter "$$QUARTER" --edition "$${EDITION:-public}" \
-		--lang "$$REPORT_LANG" $${REVISE:+--revise} $${INTERNAL_OUT:+--internal-out "$$INTERNAL_OUT"}
+		--lang "$$REPORT_LANG" $${REVISE:+--revise} $${INTERNAL_OUT:+--internal-out "$$INTERNAL_OUT"} \
+		$${CITY:+--city "$$CITY"} $${SETTINGS:+--settings "$$SETTINGS"}
 
 reports: setup  ## Build every quarter the log covers
 	$(LOUYU) reports

@@ -242,3 +242,40 @@ def test_industry_codes_must_name_the_citys_key_industries(harbor: Path) -> None
         CityError, match="key_industry 'information' is not one of robotics, biotech"
     ):
         load_city(harbor)
+
+
+def _dated(drafts: list[dict], first: str) -> list[dict]:
+    """The same drafts recorded as a city office would: the census in December, each month's
+    events and returns a week into the next month (in order)."""
+    out = []
+    for d in drafts:
+        on = d["occurred_on"]
+        month = on[:7] if d["type"] != "BuildingRegistered" else first
+        y, m = int(month[:4]), int(month[5:7])
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        out.append({**d, "recorded_at": f"{y:04d}-{m:02d}-08T09:00:00+08:00"})
+    return sorted(out, key=lambda d: d["recorded_at"])
+
+
+@pytest.mark.slow
+def test_a_report_of_the_second_city(tmp_path: Path, harbor: Path) -> None:
+    """The quarterly report speaks of the city of its profile: its title, plan and key
+    industries, its settings and divisions; the manifest records the city."""
+    from louyu_research.report.pipeline import build_report
+
+    path = tmp_path / "log"
+    EventLog.init(path, city=load_city(harbor)).append(_dated(_drafts(), "2019-11"))
+    built = build_report(
+        "2020Q1", log=path, out_root=tmp_path / "reports", city=harbor, say=lambda _: None
+    )
+    html = (built.folder / "report.html").read_text("utf-8")
+    assert "港城市楼宇经济季度分析" in html
+    assert "港城市楼宇经济行动计划(2020~2022)" in html
+    assert "嘉兴" not in html
+    manifest = json.loads((built.folder / "manifest.json").read_text("utf-8"))
+    assert manifest["city"] == load_city(harbor).as_record()
+    assert manifest["settings"]["scope_min_gross_floor_area_m2"] == 2000.0
+    city = [
+        line for line in (built.folder / "tables" / "headline.csv").read_text("utf-8").splitlines()
+    ]
+    assert any("33.3%" in line or "0.333" in line for line in city), city

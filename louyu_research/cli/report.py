@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import DEFAULT_LOG_PATH, LogOption, usage_error
+from .common import DEFAULT_LOG_PATH, CityOption, LogOption, city_profile, usage_error
 
 
 class Edition(StrEnum):
@@ -62,6 +62,10 @@ AsPublishedOption = Annotated[
         "after the quarter (when it would have been published), not from the head.",
     ),
 ]
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option("--settings", help="Settings file (TOML or JSON; default: the city's)."),
+]
 SeqOption = Annotated[
     int | None,
     typer.Option("--upto-seq", help="Log position to build from (default: the head).", min=1),
@@ -104,6 +108,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         as_published: AsPublishedOption = False,
+        city: CityOption = None,
+        settings: SettingsOption = None,
     ) -> None:
         """Build the quarterly report (季度分析通报): HTML, PDF, notebook, tables.xlsx, CSV
         tables, charts as SVG and PNG, manifest.json, in the edition and language's own
@@ -124,6 +130,8 @@ def register(app: typer.Typer) -> None:
                 renderer=renderer,
                 revise=revise,
                 as_published=as_published,
+                city=city,
+                settings=settings,
             )
         except ReportError as err:
             usage_error(str(err))
@@ -144,6 +152,8 @@ def register(app: typer.Typer) -> None:
         internal_out: InternalOutOption = None,
         renderer: RendererOption = Renderer.auto,
         as_published: AsPublishedOption = False,
+        city: CityOption = None,
+        settings: SettingsOption = None,
     ) -> None:
         """Build the report of every quarter the log covers, with a progress bar."""
         from tqdm import tqdm
@@ -151,7 +161,7 @@ def register(app: typer.Typer) -> None:
         from louyu_research.report.pipeline import ReportError, all_quarters
 
         try:
-            quarters = all_quarters(log, upto_seq)
+            quarters = all_quarters(log, upto_seq, city_profile(city))
         except ReportError as err:
             usage_error(str(err))
         if not quarters:
@@ -178,6 +188,8 @@ def register(app: typer.Typer) -> None:
                     internal_root=internal_out,
                     renderer=renderer,
                     as_published=as_published,
+                    city=city,
+                    settings=settings,
                 )
             except ReportError as err:
                 bar.close()

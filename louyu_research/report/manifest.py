@@ -104,6 +104,7 @@ def build_manifest(
     outputs: dict[str, str],
     lock: Path,
     settings: dict[str, Any],
+    city: dict[str, Any] | None = None,
     revised_from: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble a manifest (outputs: relative path → SHA-256 of its canonical form)."""
@@ -113,6 +114,7 @@ def build_manifest(
         "parameters": parameters,
         "log_position": position,
         "settings": settings,
+        **({"city": city} if city is not None else {}),
         "package": {"name": "louyu-research", "version": __version__},
         "dependencies": locked_versions(lock),
         "outputs": dict(sorted(outputs.items())),

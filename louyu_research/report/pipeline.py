@@ -191,20 +191,22 @@ def move_into_place(staging: Path, folder: Path) -> list[str]:
     return [e.name for e in entries]
 
 
-def _open(log: Path) -> Any:
+def _open(log: Path, city: Any = None) -> Any:
     from louyu_research.log.store import LogError
     from louyu_research.replay.log import open_log
 
     try:
-        return open_log(log)
+        return open_log(log, city=city)
     except LogError as err:
         raise ReportError(str(err)) from None
 
 
-def validate_quarter(quarter: str, log: Path, upto_seq: int | None = None) -> tuple[str, int]:
+def validate_quarter(
+    quarter: str, log: Path, upto_seq: int | None = None, city: Any = None
+) -> tuple[str, int]:
     """The quarter checked (format first, then inside the log) and the pinned log seq."""
     Quarter.parse(quarter)
-    lg = _open(log)
+    lg = _open(log, city)
     seq = upto_seq if upto_seq is not None else lg.head.seq
     if seq <= 0:
         raise ReportError(f"the log at {log} is empty")
@@ -213,9 +215,9 @@ def validate_quarter(quarter: str, log: Path, upto_seq: int | None = None) -> tu
     return quarter, seq
 
 
-def all_quarters(log: Path, upto_seq: int | None = None) -> list[str]:
+def all_quarters(log: Path, upto_seq: int | None = None, city: Any = None) -> list[str]:
     """Every quarter the log covers (its three months inside the log's months)."""
-    lg = _open(log)
+    lg = _open(log, city)
     months = log_months(lg, upto_seq if upto_seq is not None else lg.head.seq)
     return [str(q) for q in Quarter.covered(*months)]
 
@@ -258,8 +260,13 @@ def execute(
     *,
     published_seq: int | None = None,
     previous: dict[str, Any] | None = None,
+    city: Path | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Path:
-    """Run the report notebook with papermill on the `louyu` kernel into out_dir/report.ipynb."""
+    """Run the report notebook with papermill on the `louyu` kernel into out_dir/report.ipynb.
+
+    `city`: a city profile folder (None: the city the log records); `settings`: the settings as
+    a record (`Settings.as_record`; None: the city's)."""
     import papermill as pm
 
     from .render import normalise_notebook
@@ -275,6 +282,8 @@ def execute(
         "lang": lang,
         "published_seq": published_seq,
         "previous": previous,
+        "city": str(city.resolve()) if city is not None else None,
+        "settings": settings,
     }
     with tempfile.TemporaryDirectory(prefix="louyu-kernel-") as sockets:
         try:
@@ -352,12 +361,13 @@ def _plan(
     upto_seq: int | None,
     revise: bool,
     as_published: bool = False,
+    city: Any = None,
 ) -> Plan:
     """What to build from: the quarter's publication under `out_root` pins every edition."""
     from .inputs import previous_cutoff, publication_cutoff
 
     Quarter.parse(quarter)
-    lg = _open(log)
+    lg = _open(log, city)
     published = published_manifest(out_root, quarter, lg)
     if revise:
         if published is None:
@@ -378,7 +388,7 @@ def _plan(
         if as_published:  # the log as it stood when the quarter is reported, by convention
             seq = publication_cutoff(lg, quarter, seq)["seq"]
         published_seq = None
-    validate_quarter(quarter, log, seq)
+    validate_quarter(quarter, log, seq, city)
     return Plan(
         seq, published is not None, published_seq, previous_cutoff(lg, quarter, seq, out_root)
     )
@@ -396,6 +406,8 @@ def build_report(
     renderer: str = "auto",
     revise: bool = False,
     as_published: bool = False,
+    city: Path | None = None,
+    settings: Path | dict[str, Any] | None = None,
     say: Callable[[str], None] = print,
 ) -> Built:
     """Build one (edition, language) of a quarter into its own folder (`output_folder`);
@@ -404,9 +416,12 @@ def build_report(
     `out_root` holds the publications (and the public English editions); `internal_root`
     the internal editions (default: `default_internal_root()`). `as_published`: an
     unpublished quarter is built from the log as recorded by the end of the month after the
-    quarter (`inputs.publication_cutoff`) instead of the head.
+    quarter (`inputs.publication_cutoff`) instead of the head. `city`: a city profile folder
+    (default: the city the log records); `settings`: a settings file or record (default: the
+    city's). Both are recorded in the manifest.
     """
-    from louyu_research.city.settings import Settings
+    from louyu_research.city.profile import CityError, load_city
+    from louyu_research.city.settings import Settings, SettingsError
 
     from .manifest import build_manifest, write_manifest
     from .render import render
@@ -416,15 +431,26 @@ def build_report(
     if lang not in LANGS:
         raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     t0 = time.perf_counter()
+    try:
+        profile = _open(log, load_city(city) if city is not None else None).city
+        chosen = (
+            Settings.load(None, **settings)
+            if isinstance(settings, dict)
+            else Settings.load(settings)
+            if settings is not None
+            else profile.settings
+        )
+    except (CityError, SettingsError) as err:
+        raise ReportError(str(err)) from None
     # checked before any folder is made: a bad QUARTER or log leaves nothing behind
-    _plan(quarter, log, out_root, upto_seq, revise, as_published)
+    _plan(quarter, log, out_root, upto_seq, revise, as_published, profile)
     folder = output_folder(
         quarter, edition, lang, out_root=out_root, internal_root=internal_root, revise=revise
     )
     if not is_publication(edition, lang):
         check_private(folder)
     with building(folder) as staging:
-        plan = _plan(quarter, log, out_root, upto_seq, revise, as_published)  # under the lock
+        plan = _plan(quarter, log, out_root, upto_seq, revise, as_published, profile)  # locked
         if plan.published and not revise:
             say(f"{quarter} is published: building it from its pinned log position, seq {plan.seq}")
         t1 = time.perf_counter()
@@ -437,12 +463,14 @@ def build_report(
             staging,
             published_seq=plan.published_seq,
             previous=plan.previous,
+            city=city,
+            settings=chosen.as_record(),
         )
         t2 = time.perf_counter()
         done = render(nb_path, staging, renderer=renderer, say=say)
         t3 = time.perf_counter()
         nb = nbformat.read(nb_path, as_version=4)
-        position = _open(log).position(plan.seq)
+        position = _open(log, profile).position(plan.seq)
         outputs = fingerprints(nb)
         if edition == "internal":
             outputs = {marked(k): v for k, v in outputs.items()}
@@ -459,7 +487,8 @@ def build_report(
             position=position,
             outputs=outputs,
             lock=ROOT / "uv.lock",
-            settings=Settings().as_record(),
+            settings=chosen.as_record(),
+            city=profile.as_record(),
         )
         write_manifest(staging, manifest)
         if edition == "internal":
@@ -499,6 +528,11 @@ def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
         return [f"log position: {err}"]
     if here["hash"] != pos["hash"]:
         return [f"log position: the log's chain hash at seq {pos['seq']} is not the published one"]
+    recorded_city = m.get("city")
+    if recorded_city is not None and recorded_city.get("key") != lg.city.key:
+        return [
+            f"city: the report is about {recorded_city.get('key')!r}, the log about {lg.city.key!r}"
+        ]
     nb_path = execute(
         m["quarter"],
         log,
@@ -508,6 +542,7 @@ def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
         scratch,
         published_seq=params.get("published_seq"),
         previous=params.get("previous"),
+        settings=m.get("settings"),  # the settings the publication was built with
     )
     rebuilt = fingerprints(nbformat.read(nb_path, as_version=4))
     return compare_outputs(m["outputs"], rebuilt)
