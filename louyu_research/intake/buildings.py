@@ -18,28 +18,12 @@ from typing import Any
 import polars as pl
 
 from ..replay import State
+from ..replay.log import BUILDING_ATTRS as ATTRS
 from .change import Change, draft, month_end, source_of
 from .issues import Issue
 from .table import Table
 
 KIND = "buildings"
-ATTRS = (
-    "name",
-    "district",
-    "street",
-    "community",
-    "address",
-    "gross_floor_area_m2",
-    "rentable_area_m2",
-    "category",
-    "grade",
-    "standalone",
-    "owner",
-    "property_manager",
-    "self_held_ratio",
-    "lon",
-    "lat",
-)
 
 
 def _issue(row: dict[str, Any], column: str | None, zh: str, en: str) -> Issue:
