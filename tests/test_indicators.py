@@ -659,7 +659,8 @@ def test_cli_usage_errors_are_one_line_exit_2(small_log: Log, tmp_path: Path) ->
 
 def test_cli_targets_ranking_and_lists(small_log: Log) -> None:
     log = str(small_log.path)
-    code, out, err = louyu("targets", "--log", log, "--year", "2016", "--labels", "zh")
+    code, out, err = louyu("targets", "--log", log, "--year", "2016", "--labels", "zh",
+                           "--columns", "year,indicator,target,pace_needed_per_month")  # fmt: skip
     assert code == 0, err
     assert err.startswith("# settings: ")
     assert "目标值" in out and "所需月均进度" in out
