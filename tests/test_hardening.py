@@ -121,7 +121,7 @@ def test_1_a_headcount_beyond_int64_is_refused_and_every_command_still_works(tmp
         "json",
     )
     assert r.returncode == 0, r.stderr
-    assert sorted(t["headcount"] for t in json.loads(r.stdout)) == [40, 1_000_000]
+    assert sorted(t["headcount"] for t in json.loads(r.stdout)["rows"]) == [40, 1_000_000]
     assert (
         louyu("append", "--log", str(log), "-", stdin=jsonl(building("B2", rec=None))).returncode
         == 0
@@ -765,7 +765,9 @@ def test_12_settings_in_the_right_types_are_taken(tmp_path):
         "csv",
     )
     assert r.returncode == 0, r.stderr
-    echoed = json.loads(r.stdout.splitlines()[0].removeprefix("# settings: "))
+    echoed = json.loads(
+        r.stderr.splitlines()[0].removeprefix("# settings: ")
+    )  # CSV: stdout is data
     assert (echoed["disclosure_min_tenants"], echoed["vacancy_min_rate"]) == (4, 0.25)
     assert echoed["featured"]["measures"] == ["area"]
 
