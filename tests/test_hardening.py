@@ -873,14 +873,38 @@ def test_nonsense_nobody_would_mean_is_refused(tmp_path, patch, field, says):
     assert says in problems[0], problems
 
 
-def test_negative_tax_and_periods_out_of_the_window_are_refused(tmp_path):
+def test_negative_city_tax_and_periods_out_of_the_window_are_refused(tmp_path):
     log = new_log(tmp_path)
-    (p,) = rejected_unchanged(log, tax(T1, "B1", "2015-04", -5.0, None, eid="neg"))
+    city = {
+        "event_id": "c",
+        "type": "CityTaxReported",
+        "occurred_on": "2015-04-30",
+        "data": {"period": "2015-04", "amount_yuan": -5.0},
+    }
+    (p,) = rejected_unchanged(log, city)
     assert p == "-:line 1: data.amount_yuan: Input should be greater than or equal to 0"
     (p,) = rejected_unchanged(
         log, {**tax(T1, "B1", "1899-12", 5.0, None, eid="old"), "occurred_on": "2015-04-28"}
     )
     assert p.startswith("-:line 1: data.period: ") and "1900-01" in p
+    (p,) = rejected_unchanged(log, tax(T1, "B1", "2015-04", -2e12, None, eid="huge"))
+    assert (
+        p == "-:line 1: data.amount_yuan: Input should be greater than or equal to -1000000000000"
+    )
+
+
+def test_a_tenants_refund_is_a_negative_month_and_replays(tmp_path):
+    """A tenant's month may be negative (refunds larger than its payments, 退税)."""
+    log = new_log(tmp_path)
+    refund = tax(T1, "B1", "2015-04", -1234.5, "2015-04-25T09:00:00+08:00", eid="refund")
+    assert louyu("append", "--log", str(log), "-", stdin=jsonl(refund)).returncode == 0
+    r = louyu(
+        "state", "--log", str(log), "--as-of", "2015-04-30", "--frame", "tax", "--format", "json"
+    )
+    assert r.returncode == 0, r.stderr
+    rows = {row["period"]: row["amount_yuan"] for row in json.loads(r.stdout)}
+    assert rows["2015-04"] == -1234.5  # the latest report of the month replaces the 3,000
+    assert louyu("verify", "--log", str(log)).returncode == 0
 
 
 def test_every_problem_of_a_batch_is_reported_at_once(tmp_path):

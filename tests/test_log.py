@@ -322,7 +322,7 @@ def batches(draw):
             )
         else:
             t, b = draw(st.sampled_from(tenancies))
-            amount = draw(st.integers(0, 10**9)) / 100  # tax paid: never negative
+            amount = draw(st.integers(-(10**6), 10**9)) / 100
             out.append(tax(t, b, "2015-02", amount, None, eid=f"tax-{len(out)}"))
     cuts = sorted(draw(st.lists(st.integers(0, len(out)), max_size=3)))
     return [out[a:b] for a, b in zip([0, *cuts], [*cuts, len(out)], strict=True) if out[a:b]]

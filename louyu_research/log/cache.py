@@ -85,9 +85,13 @@ class SegmentCache:
         except OSError:
             return None
         for path in candidates:
-            seqs, expected, _ = path.name[len(prefix) :].split(".", 2)
-            first, _, last = seqs.partition("-")
-            if not (first.isdigit() and last.isdigit()):
+            # <first>-<last>.<copy digest>.parquet; any other name is not a copy of ours
+            rest = path.name[len(prefix) :].split(".")
+            if len(rest) != 3:
+                continue
+            first, _, last = rest[0].partition("-")
+            expected = rest[1]
+            if not (first.isdigit() and last.isdigit() and len(expected) == _DIGITS):
                 continue
             try:
                 data = path.read_bytes()

@@ -65,7 +65,9 @@ RECORDED_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(minutes=10)
 #: The largest plausible area (m²): ten square kilometres of floor, far above any building.
 MAX_AREA_M2 = 10_000_000.0
-#: The largest plausible monthly tax (yuan): 10¹² is above any city's monthly revenue.
+#: The largest plausible monthly tax (yuan): 10¹² is above any city's monthly revenue. A
+#: tenant's month may be negative, down to minus that (refunds larger than the month's
+#: payments, 退税); a city's or district's revenue, the tax share's denominator, may not.
 MAX_MONEY_YUAN = 1e12
 MAX_HEADCOUNT = 1_000_000
 MAX_SEQ = 2**63 - 1  # Int64, the frames' type
@@ -185,6 +187,11 @@ TenantId = Annotated[
 ]
 Area = Annotated[float, Field(gt=0, le=MAX_AREA_M2, allow_inf_nan=False)]
 Money = Annotated[
+    float,
+    Field(ge=-MAX_MONEY_YUAN, le=MAX_MONEY_YUAN, allow_inf_nan=False),
+    AfterValidator(_check_money),
+]
+Revenue = Annotated[
     float, Field(ge=0, le=MAX_MONEY_YUAN, allow_inf_nan=False), AfterValidator(_check_money)
 ]
 Period = Annotated[str, Field(pattern=MONTH_PATTERN), AfterValidator(_check_period_year)]
@@ -413,7 +420,7 @@ class CityTaxReported(EventData):
     """The city's (or a district's) total tax of a month: the tax share's denominator."""
 
     period: Period
-    amount_yuan: Money
+    amount_yuan: Revenue
     district: Text | None = None
 
 
