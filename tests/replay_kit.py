@@ -149,7 +149,7 @@ def random_drafts(draw: Any, max_events: int = 40) -> list[dict[str, Any]]:
                     t,
                     b,
                     draw(st.sampled_from(PERIODS)),
-                    float(draw(st.sampled_from([0, 100, 250.5, 1000, 50, 0.1, 0.2]))),
+                    float(draw(st.sampled_from([0, 100, 250.5, 1000, -50, 0.1, 0.2]))),
                     on=on,
                     part=draw(st.sampled_from([None, None, "national", "local"])),
                 )
