@@ -361,9 +361,7 @@ def revisions(inputs: ReportInputs, th: Thresholds) -> Finding | None:
             / pl.when(pl.col("is_rate")).then(th.revision_pp).otherwise(th.revision_count)
         ).alias("weight")
     )
-    big = r.filter(pl.col("weight") >= 1 - 1e-9).sort(
-        ["weight", "order"], descending=[True, False]
-    )
+    big = r.filter(pl.col("weight") >= 1 - 1e-9).sort(["weight", "order"], descending=[True, False])
     if big.is_empty():
         return None
     top = big.row(0, named=True)

@@ -25,9 +25,11 @@ from . import (
     market,
     method,
     places,
+    problems,
     quality,
     ranking,
     revision,
+    summary,
     trends,
 )
 from .common import Block, CoverBlock, Section, SectionFn, show
@@ -36,6 +38,8 @@ from .common import Block, CoverBlock, Section, SectionFn, show
 SECTIONS: list[SectionFn] = [
     cover.section,  # title block
     revision.section,  # a revised edition: what changed against the published one
+    summary.section,  # 核心结论: findings chosen by the rules of report.findings
+    problems.section,  # 存在问题与建议: the same, for problems, each with a suggestion
     headline.section,  # 一、主要指标完成情况 (and the targets by year)
     trends.section,  # 二、月度走势
     market.section,  # 三、楼宇市场
