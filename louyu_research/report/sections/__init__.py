@@ -17,6 +17,7 @@ from __future__ import annotations
 from louyu_research.report.inputs import ReportInputs
 
 from . import (
+    appendix,
     cover,
     featured,
     headline,
@@ -49,7 +50,12 @@ SECTIONS: list[SectionFn] = [
     industry.section,  # … the industry structure
     lists.section,  # 六、盘活资源、低效楼宇与迁出预警
     quality.section,  # 七、数据质量: findings, late data, revisions
-    method.section,  # 八、方法与数据来源: definitions, settings, provenance
+    appendix.targets,  # 附录一: every plan year's targets
+    appendix.places,  # 附录二: every street and its ranking
+    appendix.buildings,  # 附录三: featured and key buildings
+    appendix.lists,  # 附录四: vacancy, low-output and at-risk lists
+    appendix.market,  # 附录五: the market by quarter, the industry structure
+    method.section,  # 附录六、方法与数据来源: rules, definitions, settings, provenance
 ]
 
 
