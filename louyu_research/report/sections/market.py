@@ -156,11 +156,10 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
                 chg_q=chg(prev_q),
                 chg_y=chg(prev_y),
                 take_up_y=(
-                    f"{now['gross_take_up_m2'] - prev_y['gross_take_up_m2']:+,.0f}"
+                    f"{now['gross_take_up_m2'] - prev_y['gross_take_up_m2']:+,.0f} {m2}"
                     if prev_y
                     else "—"
                 ),
-                unit=m2,
             )
     blocks = (text, supply, leasing)
     return Section("market", lang, edition, words.text("market.heading", lang), blocks)
