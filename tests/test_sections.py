@@ -1204,3 +1204,66 @@ def test_problems_with_suggestions(inputs: ReportInputs) -> None:
         "No problem indicator crosses its threshold this quarter (thresholds in the method "
         "section).",
     )
+
+
+def test_the_maps_chinese_labels_are_real_glyphs(inputs: ReportInputs) -> None:
+    """The map's district names drawn in the CJK font: two maps labelled with different
+    Chinese names differ, while two labelled with characters no font has draw the same boxes
+    (the control)."""
+    from report_checks import decode_png, ink_pixels
+
+    from louyu_research.report import charts, fonts
+
+    fonts.register_fonts()
+    outlines = charts.district_outlines({"330402": "南湖区", "330411": "秀洲区"})
+    assert outlines is not None
+    points = places.map_points(inputs)
+
+    def drawn(first: str, second: str) -> bytes:
+        labels = pl.DataFrame(
+            {"name": [first, second], "lon": [120.80, 120.68], "lat": [30.72, 30.78]}
+        )
+        chart = charts.map_chart(
+            points, outlines, lon="lon", lat="lat", size="rentable_area_m2",
+            color="occupancy_rate", title="", size_title="", color_title="", labels=labels,
+        )  # fmt: skip
+        return charts.to_png(chart, scale=1)
+
+    real_a, real_b = drawn("南湖区", "秀洲区"), drawn("嘉善县", "海宁市")
+    box_a, box_b = (
+        drawn("\U0010fff0\U0010fff1", "\U0010fff2"),
+        drawn("\U0010fe10\U0010fe11", "\U0010fe12"),
+    )
+    assert box_a == box_b, "control failed: missing glyphs should all look alike"
+    assert real_a != real_b and real_a != box_a
+    # the section's own map renders, with ink (outlines, points, labels)
+    fig = by_name(places.section(inputs, "zh", "public"))["building_map"]
+    width, _height, rows_ = decode_png(fig.png(scale=1))
+    assert width >= 600 and ink_pixels(rows_) > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_body_of_the_public_chinese_report_fits_ten_pages(tmp_path: Path) -> None:
+    """2017Q4's public Chinese edition, built from its pinned log position: the body (cover to
+    七、数据质量) ends before page 11; the appendices follow and hold the full lists."""
+    import pypdf
+
+    from louyu_research.report.pipeline import build_report
+
+    built = build_report(
+        "2017Q4",
+        log=ROOT / "events",
+        upto_seq=172895,
+        out_root=tmp_path,
+        say=lambda _: None,
+    )
+    (pdf,) = list(Path(built.folder).rglob("report.pdf"))
+    pages = [p.extract_text() or "" for p in pypdf.PdfReader(pdf).pages]
+    # the body ends on the page where the first appendix starts
+    first_appendix = next(i for i, t in enumerate(pages) if "附录一 历年目标完成情况" in t)
+    assert 4 <= first_appendix + 1 <= 10, f"the body takes {first_appendix + 1} pages"
+    body = "\n".join(pages[: first_appendix + 1]).replace(" ", "")
+    for heading in ("核心结论", "存在问题与建议", "一、主要指标完成情况", "七、数据质量"):
+        assert heading in body
+    assert "附录六 方法与数据来源" in "\n".join(pages[first_appendix:])
