@@ -1148,7 +1148,7 @@ def test_adding_a_section_by_the_readme_recipe(tmp_path: Path, monkeypatch) -> N
     assert headings[6] == "## 四、片区与街道（动态排名通报）"
     (n,) = [int(m[1]) for t in texts if (m := re.fullmatch(r"本期资源库楼宇 (\d+) 幢。", t))]
     payloads = [p["name"] for p in table_payloads(nb)]
-    assert payloads[payloads.index("market") + 1] == "spotlight"
+    assert payloads[payloads.index("headline") + 1] == "spotlight"  # 三 shows only charts
     (spot,) = [p for p in table_payloads(nb) if p["name"] == "spotlight"]
     assert spot["rows"] == [[n]]
     keys = fingerprints(nb)
