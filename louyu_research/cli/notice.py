@@ -74,13 +74,14 @@ def register(app: typer.Typer) -> None:
         from tqdm import tqdm
 
         from louyu_research.core.periods import Month
-        from louyu_research.indicators.figures import covered_months
         from louyu_research.replay.log import open_log
+        from louyu_research.report.inputs import log_months
         from louyu_research.report.notice import build_notice
         from louyu_research.report.pipeline import ReportError
 
-        first, last = covered_months(open_log(log))
-        months = [str(m) for m in Month.range(Month.parse(first).shift(1), Month.parse(last))]
+        lg = open_log(log)
+        first, last = log_months(lg, lg.head.seq)  # the months the quarterly reports cover
+        months = [str(m) for m in Month.range(first, last)]
         bar = tqdm(months, unit="notice", desc="notices")
         for m in bar:
             bar.set_postfix_str(m)
