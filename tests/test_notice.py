@@ -187,3 +187,12 @@ def test_the_notice_is_a_pinned_publication(tmp_path: Path) -> None:
     assert visit.console_errors == [] and visit.page_errors == []
     assert visit.requests == [(folder / "report.html").resolve().as_uri()]
     assert "综合排名与分项排名" in visit.page_text and "马桥街道" in visit.page_text
+
+
+def test_a_year_without_a_target_has_no_pace() -> None:
+    import dataclasses
+
+    inputs = dataclasses.replace(hand_made(), target=None)
+    assert notice.behind_pace(inputs).is_empty()
+    text, table = notice.sections(inputs, "zh", "public")[3].blocks
+    assert text == "2017年无入驻率年度目标，本月不作进度比较。" and table.frame.is_empty()

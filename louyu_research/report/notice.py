@@ -127,7 +127,16 @@ def behind_pace(inputs: NoticeInputs) -> pl.DataFrame:
     """Streets whose occupancy rate is below the straight line from their December rate to
     the year's target (see the module docstring); furthest behind first."""
     if inputs.target is None:
-        return pl.DataFrame(schema={"street": pl.String, "gap": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "street": pl.String,
+                "reporting_area": pl.String,
+                "occupancy_rate": pl.Float64,
+                "december_rate": pl.Float64,
+                "pace_rate": pl.Float64,
+                "gap": pl.Float64,
+            }
+        )
     december = str(Month(inputs.month.year - 1, 12))
     share = inputs.month.month / 12
     dec = inputs.streets.filter(pl.col("month") == december).select(
@@ -256,17 +265,23 @@ def sections(inputs: NoticeInputs, lang: str = "zh", edition: str = "public") ->
         sheet=words.text("notice.movers.sheet", lang),
     )
     behind = behind_pace(inputs)
-    behind_text = words.text(
-        "notice.behind.text",
-        lang,
-        n=behind.height,
-        of=rk.height,
-        target=pct(inputs.target),
-        worst=names.join(
-            words.text("problems.street", lang, street=r["street"], value=points(r["gap"], lang))
-            for r in behind.head(3).to_dicts()
+    behind_text = (
+        words.text("notice.behind.no_target", lang, year=inputs.month.year)
+        if inputs.target is None
+        else words.text(
+            "notice.behind.text",
+            lang,
+            n=behind.height,
+            of=rk.height,
+            target=pct(inputs.target),
+            worst=names.join(
+                words.text(
+                    "problems.street", lang, street=r["street"], value=points(r["gap"], lang)
+                )
+                for r in behind.head(3).to_dicts()
+            )
+            or words.text("summary.none", lang),
         )
-        or words.text("summary.none", lang),
     )
     behind_table = Table(
         "notice_behind_pace",
