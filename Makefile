@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 LOUYU := $(VENV)/bin/louyu
 STAMP := $(VENV)/.setup-stamp
 QUARTER ?=
+MONTH ?=
 export UV_PYTHON_DOWNLOADS := never
 # Parameters reach the recipes as environment variables, expanded by the shell inside quotes:
 # a value can never become part of a command line.
-export QUARTER EDITION REVISE INTERNAL_OUT CITY SETTINGS
+export QUARTER MONTH EDITION REVISE INTERNAL_OUT CITY SETTINGS
 # LANG=en on make's command line asks for English; a LANG inherited from the locale does not.
 export REPORT_LANG := $(if $(filter command line,$(origin LANG)),$(LANG),zh)
 
@@ -44,6 +45,12 @@ report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITIO
 reports: setup  ## Build every quarter the log covers
 	$(LOUYU) reports
 
+notice: setup  ## Build the monthly street ranking notice: make notice MONTH=2017-12 [EDITION=internal] [LANG=en]
+	$(LOUYU) notice --month "$$MONTH" --edition "$${EDITION:-public}" --lang "$$REPORT_LANG"
+
+notices: setup  ## Build the notice of every month the log covers (unpublished ones as published)
+	$(LOUYU) notices --as-published
+
 verify-reports: setup  ## Rebuild committed reports, compare their manifests' hashes; fail on any leak in reports/
 	$(LOUYU) verify-reports
 
@@ -56,4 +63,4 @@ bench: setup  ## Benchmarks: append, replay (cold/warm), panel, each beside a na
 clean:  ## Remove caches and built reports (keeps committed manifests and tables)
 	rm -rf .pytest_cache .ruff_cache events/.cache
 
-.PHONY: help setup test lint schemas sample report reports verify-reports docs bench clean
+.PHONY: help setup test lint schemas sample report reports notice notices verify-reports docs bench clean

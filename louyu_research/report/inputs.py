@@ -52,12 +52,13 @@ class ReportInputs:
     first_month: Month  # the months the log covers (see `log_months`)
     last_month: Month
     city: pl.DataFrame  # city figures, every month since the log starts
-    areas: pl.DataFrame  # reporting-area figures of the quarter's last month
-    streets: pl.DataFrame  # street figures of the quarter's last month and the month before
+    areas: pl.DataFrame  # reporting-area figures of the quarter's last month (and `compare_months`)
+    streets: pl.DataFrame  # street figures of the quarter's last month, the month before (and
+    # the previous quarter's last month)
     buildings: pl.DataFrame  # building figures of the quarter's last month
     tax: pl.DataFrame  # tax reports (tenant, building, period, amount_yuan)
     targets: pl.DataFrame  # `track_targets` of every plan year
-    ranking: pl.DataFrame  # street ranking of the quarter's last month and the month before
+    ranking: pl.DataFrame  # street ranking of the months `streets` holds
     lists: Mapping[str, pl.DataFrame]  # key, vacancy, low_output, featured, at_risk
     tenancies: pl.DataFrame  # tenancies at the quarter's end
     findings: pl.DataFrame  # the replay's findings at the quarter's end
@@ -67,6 +68,12 @@ class ReportInputs:
     #: a revised edition: the position the published edition read, and its figures vs now
     published_seq: int | None = None
     revision: pl.DataFrame | None = None
+    #: where each building stands (building_id, lon, lat) at the quarter's end
+    locations: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"building_id": pl.String, "lon": pl.Float64, "lat": pl.Float64}
+        )
+    )
 
     def __post_init__(self) -> None:
         for name in ("position", "lists", "previous_cutoff"):
@@ -80,6 +87,11 @@ class ReportInputs:
     @property
     def seq(self) -> int | None:
         return self.position.get("seq")
+
+    def compare_months(self) -> dict[str, Month]:
+        """The months a quarter's figures are compared with: `prev_q` (the previous quarter's
+        last month) and `prev_y` (the same month a year before)."""
+        return {"prev_q": self.quarter.shift(-1).last_month, "prev_y": self.month.shift(-12)}
 
 
 # --- where a report reads the log -------------------------------------------------------------
@@ -178,6 +190,8 @@ def gather(
     q = check_quarter(quarter, first, last)
     month = str(q.last_month)
     prev_month = str(q.last_month.shift(-1))
+    prev_q = str(q.shift(-1).last_month)
+    prev_y = str(q.last_month.shift(-12))
     trend_months = [str(m) for m in Month.range(first.shift(1), q.last_month)]
     inp = ind.read_inputs(lg, trend_months, upto_seq=seq, settings=s)
     common = {
@@ -187,8 +201,19 @@ def gather(
         "divisions": lg.city.divisions,
     }
     city_figures = ind.figures(inp.panel, level="city", months=trend_months, **common)
-    areas = ind.figures(inp.panel, level="reporting_area", months=[month], **common)
-    streets = ind.figures(inp.panel, level="street", months=[prev_month, month], **common)
+    covered = set(trend_months)
+    areas = ind.figures(
+        inp.panel,
+        level="reporting_area",
+        months=sorted({m for m in (prev_y, prev_q) if m in covered} | {month}),
+        **common,
+    )
+    streets = ind.figures(
+        inp.panel,
+        level="street",
+        months=sorted({m for m in (prev_q, prev_month) if m in covered} | {month}),
+        **common,
+    )
     buildings = ind.figures(inp.panel, level="building", months=[month], **common)
     sheet = li.building_sheet(buildings, inp.panel, month)
     now = lg.replay(q.last_month.last_day, settings=s, upto_seq=seq)
@@ -229,6 +254,7 @@ def gather(
             if published_seq
             else None
         ),
+        locations=now.buildings.select("building_id", "lon", "lat"),
     )
 
 

@@ -508,6 +508,7 @@ def committed_reports(out_root: Path = Path("reports")) -> list[Path]:
     """Folders holding a manifest: every quarter, and revised editions."""
     found = [p.parent for p in out_root.glob("*/manifest.json")]
     found += [p.parent for p in out_root.glob("*/revised/manifest.json")]
+    found += [p.parent for p in out_root.glob("notices/*/manifest.json")]  # monthly notices
     return sorted(found)
 
 
@@ -520,6 +521,10 @@ def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
     except ManifestError as err:
         return [str(err)]
     params = m["parameters"]
+    if params.get("kind") == "notice":
+        from .notice import verify_notice
+
+        return verify_notice(folder, log, scratch)
     lg = _open(log)
     pos = m["log_position"]
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from louyu_research.report.inputs import ReportInputs
 
 from . import (
+    appendix,
     cover,
     featured,
     headline,
@@ -25,9 +26,11 @@ from . import (
     market,
     method,
     places,
+    problems,
     quality,
     ranking,
     revision,
+    summary,
     trends,
 )
 from .common import Block, CoverBlock, Section, SectionFn, show
@@ -36,6 +39,8 @@ from .common import Block, CoverBlock, Section, SectionFn, show
 SECTIONS: list[SectionFn] = [
     cover.section,  # title block
     revision.section,  # a revised edition: what changed against the published one
+    summary.section,  # 核心结论: findings chosen by the rules of report.findings
+    problems.section,  # 存在问题与建议: the same, for problems, each with a suggestion
     headline.section,  # 一、主要指标完成情况 (and the targets by year)
     trends.section,  # 二、月度走势
     market.section,  # 三、楼宇市场
@@ -45,7 +50,12 @@ SECTIONS: list[SectionFn] = [
     industry.section,  # … the industry structure
     lists.section,  # 六、盘活资源、低效楼宇与迁出预警
     quality.section,  # 七、数据质量: findings, late data, revisions
-    method.section,  # 八、方法与数据来源: definitions, settings, provenance
+    appendix.targets,  # 附录一: every plan year's targets
+    appendix.places,  # 附录二: every street and its ranking
+    appendix.buildings,  # 附录三: featured and key buildings
+    appendix.lists,  # 附录四: vacancy, low-output and at-risk lists
+    appendix.market,  # 附录五: the market by quarter, the industry structure
+    method.section,  # 附录六、方法与数据来源: rules, definitions, settings, provenance
 ]
 
 

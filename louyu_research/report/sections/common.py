@@ -113,6 +113,15 @@ def pct(v: float | None, d: int = 1) -> str:
     return f"{x:.{d}f}%"
 
 
+def points(v: float | None, lang: str, d: int = 1, *, signed: bool = True) -> str:
+    """A change of a rate in percentage points (+2.9 个百分点 / +2.9 pp); `pct`'s rounding."""
+    if v is None:
+        return "—"
+    x = float(Decimal(repr(v * 100)).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_EVEN))
+    shown = f"{x:+.{d}f}" if signed else f"{x:.{d}f}"
+    return words.text("unit.pp", lang, v=shown)
+
+
 def fmt_value(indicator: str, v: float | None) -> str:
     """A plan figure in a sentence: rates as `pct`, counts as whole numbers."""
     if v is None:
@@ -185,6 +194,7 @@ __all__ = [
     "met_label",
     "month_fields",
     "pct",
+    "points",
     "show",
     "suppressed_note",
     "wan",

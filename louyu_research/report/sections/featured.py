@@ -1,5 +1,6 @@
 """五、专业楼宇、千万元楼: featured buildings (rule vs designation) and key buildings (tax YTD
-of ¥10m or more; their tax held to disclosure control in the public edition)."""
+of ¥10m or more; their tax held to disclosure control in the public edition). The body shows
+the ten largest key buildings; both full lists are in the appendix (`appendix.buildings`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from louyu_research.report.tables import Column, Table
 from . import words
 from .common import Section, industry_names, suppressed_note, wan
 
+#: How many key buildings the body shows.
+TOP = 10
 
-def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
+
+def featured_table(inputs: ReportInputs, lang: str) -> Table:
     label = words.label
     feat = (
         inputs.lists["featured"]
@@ -23,7 +27,7 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         )
         .sort("street", "building_id")
     )
-    t_feat = Table(
+    return Table(
         "featured_buildings",
         words.text("featured.table", lang),
         feat,
@@ -38,11 +42,26 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         ),
         sheet=words.text("featured.sheet", lang),
     )
+
+
+def key_frame(inputs: ReportInputs, edition: str) -> pl.DataFrame:
     control = disclosure.building_control(inputs.tax, str(inputs.month), inputs.settings)
-    key = disclosure.apply(inputs.lists["key"], control, edition).sort("tax_rank", "building_id")
-    t_key = Table(
-        "key_buildings",
-        words.text("key.table", lang),
+    return disclosure.apply(inputs.lists["key"], control, edition).sort("tax_rank", "building_id")
+
+
+def key_table(
+    inputs: ReportInputs, lang: str, edition: str, *, name: str = "key_buildings", top: int = 0
+) -> Table:
+    """Key buildings by tax rank (the first `top` only when `top` > 0)."""
+    label = words.label
+    key = key_frame(inputs, edition)
+    title = words.text("key.table", lang)
+    if top:
+        key = key.head(top)
+        title = words.text("key.table.top", lang, n=top)
+    return Table(
+        name,
+        title,
         key,
         (
             Column("tax_rank", label("tax_rank", lang), "int"),
@@ -54,8 +73,21 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         ),
         notes=(suppressed_note(inputs, lang),) if edition == "public" else (),
         suppressed={"tax_yuan_ytd": "tax_suppressed", "tax_per_m2_ytd": "tax_suppressed"},
-        sheet=words.text("key.sheet", lang),
+        sheet=words.text("key.sheet.top" if top else "key.sheet", lang),
     )
+
+
+def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
+    feat = inputs.lists["featured"]
+    key = inputs.lists["key"]
+    cmp = inputs.compare_months()
+    city = {r["month"]: r for r in inputs.city.to_dicts()}
+
+    def change(column: str, month: object) -> str:
+        before = city.get(str(month), {}).get(column)
+        now = city.get(str(inputs.month), {}).get(column)
+        return "—" if before is None or now is None else f"{now - before:+,.0f}"
+
     text = words.text(
         "featured.text",
         lang,
@@ -63,6 +95,9 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         designated=feat.filter(pl.col("featured_designated")).height,
         both=feat.filter(pl.col("featured_status") == "both").height,
         key=key.height,
+        featured_chg_q=change("featured_buildings", cmp["prev_q"]),
+        key_chg_y=change("key_buildings", cmp["prev_y"]),
     )
     heading = words.text("featured.heading", lang)
-    return Section("featured", lang, edition, heading, (text, t_feat, t_key))
+    top = key_table(inputs, lang, edition, name="key_buildings_top", top=TOP)
+    return Section("featured", lang, edition, heading, (text, top))

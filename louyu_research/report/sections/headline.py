@@ -10,7 +10,7 @@ from louyu_research.report.inputs import RATE_INDICATORS, ReportInputs
 from louyu_research.report.tables import Column, Table
 
 from . import words
-from .common import Section, fmt_value, met_label, month_fields
+from .common import Section, fmt_value, met_label, month_fields, points
 
 
 def headline_frame(inputs: ReportInputs) -> pl.DataFrame:
@@ -108,8 +108,27 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         notes=(words.text("headline.note", lang),),
         sheet=words.text("headline.sheet", lang),
     )
+
+    def changes(key: str) -> str:
+        parts = [
+            words.text(
+                "headline.change",
+                lang,
+                name=words.plan_label(r["indicator"], lang),
+                change=(
+                    points(r[key], lang)
+                    if r["is_rate"]
+                    else ("—" if r[key] is None else f"{r[key]:+,.0f}")
+                ),
+            )
+            for r in rows
+            if r[key] is not None
+        ]
+        return words.text("list.names", lang).join(parts) or words.text("summary.none", lang)
+
+    lead += words.text("headline.changes", lang, chg_q=changes("chg_q"), chg_y=changes("chg_y"))
     heading = words.text("headline.heading", lang)
-    return Section("headline", lang, edition, heading, (lead, table, targets_table(inputs, lang)))
+    return Section("headline", lang, edition, heading, (lead, table))
 
 
 def targets_table(inputs: ReportInputs, lang: str) -> Table:

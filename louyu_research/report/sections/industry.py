@@ -1,4 +1,5 @@
-"""The industry structure at the quarter's end (occupied area by key industry), under 五."""
+"""The industry structure at the quarter's end (occupied area by key industry), under 五: the
+chart in the body, the table in the appendix (`appendix.market`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import Column, Table
 
 from . import words
-from .common import Section, industry_names
+from .common import Section, industry_names, pct
 
 
 def industry_structure(inputs: ReportInputs, lang: str) -> pl.DataFrame:
@@ -28,13 +29,12 @@ def industry_structure(inputs: ReportInputs, lang: str) -> pl.DataFrame:
     ).sort(["area_m2", "key_industry"], descending=[True, False])
 
 
-def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
-    struct = industry_structure(inputs, lang)
+def industry_table(inputs: ReportInputs, lang: str) -> Table:
     label = words.label
-    table = Table(
+    return Table(
         "industry_structure",
         words.text("industry.table", lang),
-        struct,
+        industry_structure(inputs, lang),
         (
             Column("industry_label", label("key_industry", lang)),
             Column("tenancies", label("tenancies", lang), "int"),
@@ -43,6 +43,24 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         ),
         sheet=words.text("industry.sheet", lang),
     )
+
+
+def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
+    struct = industry_structure(inputs, lang)
+    key = struct.filter(pl.col("key_industry") != "other")
+    lead = key.row(0, named=True) if key.height else None
+    key_share = key.get_column("occupied_share").sum() if key.height else None
+    title = (
+        words.text(
+            "industry.chart",
+            lang,
+            industry=lead["industry_label"],
+            share=pct(lead["occupied_share"]),
+            key_share=pct(key_share),
+        )
+        if lead
+        else words.text("industry.chart.none", lang)
+    )
     fig = ch.Figure(
         "industry_structure",
         ch.bar_chart(
@@ -50,8 +68,8 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
             category="industry_label",
             value="occupied_share",
             percent=True,
-            title=words.text("industry.chart", lang),
-            value_title="",
+            title=title,
+            value_title=words.text("industry.chart.axis", lang),
         ),
     )
-    return Section("industry", lang, edition, "", (fig, table))
+    return Section("industry", lang, edition, "", (fig,))

@@ -1,7 +1,10 @@
 """六、盘活资源、低效楼宇与迁出预警: the vacancy list, low-output buildings and tenants at risk
-(by street only in the public edition)."""
+(by street only in the public edition). The body shows the first rows of each list; the full
+lists are in the appendix (`appendix.lists`) and the workbook."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from louyu_research.report import disclosure
 from louyu_research.report.inputs import ReportInputs
@@ -9,6 +12,20 @@ from louyu_research.report.tables import Column, Table
 
 from . import words
 from .common import Section, industry_names, suppressed_note
+
+#: How many rows of each list the body shows.
+TOP = 5
+
+
+def head(table: Table, name: str, n: int, lang: str) -> Table:
+    """The first `n` rows of a list as a table of its own (named `name`), its title saying
+    how many of how many it shows."""
+    title = words.text(
+        "lists.top", lang, title=table.title, n=min(n, table.frame.height), of=table.frame.height
+    )
+    return dataclasses.replace(
+        table, name=name, title=title, frame=table.frame.head(n), sheet=f"{table.sheet[:26]} top"
+    )
 
 
 def vacancy_table(inputs: ReportInputs, lang: str) -> Table:
@@ -109,6 +126,15 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
     vacancy = vacancy_table(inputs, lang)
     low = low_output_table(inputs, lang, edition)
     risk = at_risk_table(inputs, lang, edition)
+    if disclosure.check_edition(edition) == "public":  # streets with the most tenants at risk
+        risk = dataclasses.replace(
+            risk,
+            frame=risk.frame.sort(["at_risk", "street"], descending=[True, False]),
+        )
+    # the lowest of each category first
+    low_first = dataclasses.replace(
+        low, frame=low.frame.sort("category_rank", "category", "building_id")
+    )
     text = words.text(
         "lists.text",
         lang,
@@ -118,4 +144,10 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         at_risk=inputs.lists["at_risk"].height,
     )
     heading = words.text("lists.heading", lang)
-    return Section("lists", lang, edition, heading, (text, vacancy, low, risk))
+    blocks = (
+        text,
+        head(vacancy, "vacancy_top", TOP, lang),
+        head(low_first, "low_output_top", TOP, lang),
+        head(risk, "at_risk_top", TOP, lang),
+    )
+    return Section("lists", lang, edition, heading, blocks)

@@ -10,7 +10,7 @@ from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import Column, Table
 
 from . import words
-from .common import Section, industry_names, pct
+from .common import Section, industry_names, pct, points
 
 
 def market_frame(inputs: ReportInputs) -> pl.DataFrame:
@@ -57,6 +57,20 @@ def leasing_by_industry(inputs: ReportInputs, lang: str) -> pl.DataFrame:
     ).sort(["take_up_m2", "key_industry"], descending=[True, False])
 
 
+def market_table(inputs: ReportInputs, lang: str) -> Table:
+    label = words.label
+    cols = (
+        Column("quarter", label("quarter", lang)),
+        Column("new_supply_m2", label("new_supply_m2", lang), "area"),
+        Column("net_absorption_m2", label("net_absorption_m2", lang), "area"),
+        Column("gross_take_up_m2", label("gross_take_up_m2", lang), "area"),
+        Column("vacant_area_m2", label("vacant_area_m2", lang), "area"),
+        Column("vacancy_rate", label("vacancy_rate", lang), "pct"),
+    )
+    title = words.text("market.table", lang)
+    return Table("market", title, market_frame(inputs).sort("quarter"), cols, sheet=title)
+
+
 def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
     q = market_frame(inputs)
     label = words.label
@@ -73,6 +87,16 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         .with_columns(pl.col("measure_code").replace_strict(names).alias("measure"))
         .sort("quarter", "measure_code")
     )
+    rows = {r["quarter"]: r for r in q.to_dicts()}
+    now = rows.get(str(inputs.quarter))
+    prev_q = rows.get(str(inputs.quarter.shift(-1)))
+    prev_y = rows.get(str(inputs.quarter.shift(-4)))
+
+    def chg(before: dict | None) -> str:
+        if now is None or before is None:
+            return "—"
+        return points(now["vacancy_rate"] - before["vacancy_rate"], lang)
+
     supply = ch.Figure(
         "market_supply_absorption",
         ch.market_chart(
@@ -81,53 +105,61 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
             measure="measure",
             value="area",
             line="vacancy_rate",
-            title=words.text("market.chart.supply_absorption", lang),
-            bars_title=m2,
-            line_title=label("vacancy_rate", lang),
+            title=words.text(
+                "market.chart.supply_absorption",
+                lang,
+                vacancy=pct(now["vacancy_rate"]) if now else "—",
+                change=chg(prev_y),
+            ),
+            bars_title=words.text("market.axis.area", lang),
+            line_title=words.text("market.axis.vacancy", lang),
+            x_title=label("quarter", lang),
         ),
     )
-    take = ch.Figure(
-        "market_take_up",
-        ch.bar_chart(
-            q.sort("quarter").with_columns(pl.lit(label("gross_take_up_m2", lang)).alias("s")),
-            category="quarter",
-            value="gross_take_up_m2",
-            title=words.text("market.chart.take_up", lang),
-            value_title=m2,
-        ),
-    )
-    lease = ch.Figure(
+    lease = leasing_by_industry(inputs, lang)
+    total = lease.get_column("take_up_m2").sum() if lease.height else 0.0
+    named = lease.filter(pl.col("key_industry") != "other")
+    first = named.row(0, named=True) if named.height else None
+    leasing = ch.Figure(
         "leasing_by_industry",
         ch.bar_chart(
-            leasing_by_industry(inputs, lang),
+            lease,
             category="industry_label",
             value="take_up_m2",
-            title=words.text("market.chart.leasing", lang),
-            value_title=m2,
+            title=(
+                words.text(
+                    "market.chart.leasing",
+                    lang,
+                    industry=first["industry_label"],
+                    share=pct(first["take_up_m2"] / total if total else None),
+                )
+                if first
+                else words.text("market.chart.leasing.none", lang)
+            ),
+            value_title=words.text("market.axis.area", lang),
         ),
     )
-    cols = (
-        Column("quarter", label("quarter", lang)),
-        Column("new_supply_m2", label("new_supply_m2", lang), "area"),
-        Column("net_absorption_m2", label("net_absorption_m2", lang), "area"),
-        Column("gross_take_up_m2", label("gross_take_up_m2", lang), "area"),
-        Column("vacant_area_m2", label("vacant_area_m2", lang), "area"),
-        Column("vacancy_rate", label("vacancy_rate", lang), "pct"),
-    )
-    title = words.text("market.table", lang)
-    table = Table("market", title, q.sort("quarter"), cols, sheet=title)
-    now = q.filter(pl.col("quarter") == str(inputs.quarter)).to_dicts()
-    text = (
-        words.text(
+    text = ""
+    if now:
+        text = words.text(
             "market.text",
             lang,
-            new_supply=now[0]["new_supply_m2"],
-            net_absorption=now[0]["net_absorption_m2"],
-            gross_take_up=now[0]["gross_take_up_m2"],
-            vacancy=pct(now[0]["vacancy_rate"]),
+            new_supply=now["new_supply_m2"],
+            net_absorption=now["net_absorption_m2"],
+            gross_take_up=now["gross_take_up_m2"],
+            vacancy=pct(now["vacancy_rate"]),
         )
-        if now
-        else ""
-    )
-    blocks = (text, supply, take, lease, table)
+        if prev_q or prev_y:
+            text += words.text(
+                "market.text.changes",
+                lang,
+                chg_q=chg(prev_q),
+                chg_y=chg(prev_y),
+                take_up_y=(
+                    f"{now['gross_take_up_m2'] - prev_y['gross_take_up_m2']:+,.0f} {m2}"
+                    if prev_y
+                    else "—"
+                ),
+            )
+    blocks = (text, supply, leasing)
     return Section("market", lang, edition, words.text("market.heading", lang), blocks)

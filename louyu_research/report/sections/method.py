@@ -9,11 +9,13 @@ import polars as pl
 
 from louyu_research import __version__
 from louyu_research.core import glossary
+from louyu_research.report import findings as fd
 from louyu_research.report.inputs import ReportInputs
 from louyu_research.report.tables import SUPPRESSED_MARK, Column, Table
 
 from . import words
 from .common import Section, edition_name, iso
+from .summary import THRESHOLDS
 
 #: The terms the method section defines, in its order.
 TERMS = (
@@ -40,6 +42,19 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
             out |= flatten(v, f"{prefix}{k}.")
         else:
             out[f"{prefix}{k}"] = v
+    return out
+
+
+def _shown_thresholds(th: dict[str, Any]) -> dict[str, str]:
+    """The thresholds as a sentence shows them: points and shares in %, counts as numbers."""
+    out = {}
+    for k, v in th.items():
+        if k.endswith("_pp"):
+            out[k] = f"{v * 100:g}"
+        elif k.endswith("_share"):
+            out[k] = f"{v * 100:g}%"
+        else:
+            out[k] = f"{v:g}"
     return out
 
 
@@ -105,6 +120,23 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         ),
         sheet=provenance_title,
     )
+    rules_title = words.text("rules.table", lang)
+    th = THRESHOLDS.as_record()
+    rule_keys = [*fd.SUMMARY_RULES, *fd.PROBLEM_RULES]
+    t_rules = Table(
+        "finding_rules",
+        rules_title,
+        pl.DataFrame(
+            {
+                "item": [words.text(f"rules.{k}.name", lang) for k in rule_keys],
+                "definition": [
+                    words.text(f"rules.{k}", lang, **_shown_thresholds(th)) for k in rule_keys
+                ],
+            }
+        ),
+        (Column("item", label("item", lang)), Column("definition", label("rule", lang))),
+        sheet=rules_title,
+    )
     s = inputs.settings
     text = words.text(
         "method.text",
@@ -114,5 +146,11 @@ def section(inputs: ReportInputs, lang: str, edition: str) -> Section:
         p=f"{s.disclosure_max_dominance:.0%}",
         mark=SUPPRESSED_MARK,
     )
-    blocks = (text, t_glossary, t_settings, t_provenance)
+    rules = words.text(
+        "rules.text",
+        lang,
+        findings=THRESHOLDS.max_findings,
+        problems=THRESHOLDS.max_problems,
+    )
+    blocks = (text, rules, t_rules, t_glossary, t_settings, t_provenance)
     return Section("method", lang, edition, words.text("method.heading", lang), blocks)
