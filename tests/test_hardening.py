@@ -902,7 +902,7 @@ def test_a_tenants_refund_is_a_negative_month_and_replays(tmp_path):
         "state", "--log", str(log), "--as-of", "2015-04-30", "--frame", "tax", "--format", "json"
     )
     assert r.returncode == 0, r.stderr
-    rows = {row["period"]: row["amount_yuan"] for row in json.loads(r.stdout)}
+    rows = {row["period"]: row["amount_yuan"] for row in json.loads(r.stdout)["rows"]}
     assert rows["2015-04"] == -1234.5  # the latest report of the month replaces the 3,000
     assert louyu("verify", "--log", str(log)).returncode == 0
 
