@@ -56,6 +56,11 @@ def test_init_append_verify_log_stats(tmp_path):
     assert [(row["seq"], row["amount_yuan"]) for row in rows] == [(3, 100.5)]
     r = louyu("log", "--log", str(log), "--building", "B1", "--since", "2", "--format", "csv")
     assert r.stdout.splitlines()[0].startswith("seq,event_id") and len(r.stdout.splitlines()) == 3
+    r = louyu("log", "--log", str(log), "--building", "b1")
+    assert r.returncode == 2 and r.stdout == ""
+    assert "unknown building id 'b1'" in r.stderr and "closest: B1" in r.stderr
+    r = louyu("log", "--log", str(log), "--tenant", T1[:-1] + "X")
+    assert r.returncode == 2 and f"closest: {T1}" in r.stderr
     stats = json.loads(louyu("stats", "--log", str(log)).stdout)
     assert stats["events"] == 3 and stats["by_type"] == {
         "BuildingRegistered": 1,

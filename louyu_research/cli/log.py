@@ -12,6 +12,7 @@ import typer
 
 from louyu_research.log import catalogue as ev
 from louyu_research.log.store import DEFAULT_LOG, AppendRejected, EventLog, LogError
+from louyu_research.research.checks import closest
 
 from .common import (
     CityOption,
@@ -132,10 +133,10 @@ def show(
         log_error(err)
     if type_:
         lf = lf.filter(pl.col("type") == type_)
-    if building:
-        lf = lf.filter(pl.col("building_id") == building)
-    if tenant:
-        lf = lf.filter(pl.col("tenant_id") == tenant)
+    for column, value in (("building_id", building), ("tenant_id", tenant)):
+        if value is not None:
+            _known_or_exit(lf, column, value)
+            lf = lf.filter(pl.col(column) == value)
     if since is not None:
         lf = lf.filter(pl.col("seq") >= since)
     frame = lf.sort("seq").collect()
@@ -147,6 +148,16 @@ def show(
         ]
     )
     write_frame(frame, format_)
+
+
+def _known_or_exit(events: pl.LazyFrame, column: str, value: str) -> None:
+    """An id no event names is a usage error naming the closest ids the log knows."""
+    known = events.select(pl.col(column).drop_nulls().unique()).collect().to_series().to_list()
+    if value not in known:
+        near = closest(value, known)
+        hint = f" (closest: {', '.join(near)})" if near else ""
+        kind = column.removesuffix("_id")
+        usage_error(f"unknown {kind} id {value!r}: no event in the log names it{hint}")
 
 
 def stats(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
