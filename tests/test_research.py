@@ -238,6 +238,53 @@ def test_an_empty_tax_share_says_the_city_total_was_not_recorded(log: Log) -> No
     assert code == 0 and "note: 2016-03 tax_share_ytd is empty" in err
 
 
+def test_empty_cells_of_the_lists_carry_their_reasons() -> None:
+    vacancy = pl.DataFrame(
+        {
+            "month": ["2016-03", "2016-03"],
+            "building_id": ["A", "B"],
+            "rentable_area_m2": [0.0, 8000.0],
+            "vacancy_rate": [None, 0.875],
+            "leading_industry": ["information", None],
+        }
+    )
+    reasons = research.null_reasons(vacancy, pl.DataFrame())
+    assert reasons.select("key", "column").rows() == [
+        ("B", "leading_industry"),
+        ("A", "vacancy_rate"),
+    ]
+    assert "no rentable area" in reasons["reason"][1]
+    at_risk = pl.DataFrame(
+        {
+            "month": ["2016-03"],
+            "tenant_id": ["T1"],
+            "building_id": ["A"],
+            "area_m2_before": [None],
+            "tax_change_rate": [None],
+        },
+        schema_overrides={"area_m2_before": pl.Float64, "tax_change_rate": pl.Float64},
+    )
+    lines = research.notes(research.null_reasons(at_risk, pl.DataFrame()))
+    assert lines == [
+        "2016-03 area_m2_before is empty: the tenancy did not exist at the start of the "
+        "comparison window",
+        "2016-03 tax_change_rate is empty: no tax in the previous window, so no rate of change",
+    ]
+
+
+def test_an_empty_list_says_so(log: Log) -> None:
+    vacancy = research.plan_list(log, "vacancy", "2016-03")
+    # A: 8,000 m² rentable, T1's 1,000 m² let after T2 left on 20 March; B is not standalone
+    assert vacancy.frame.select("building_id", "vacancy_rate").rows() == [("A", 7000 / 8000)]
+    assert vacancy.frame["leading_industry"].to_list() == ["finance"] and vacancy.reasons.is_empty()
+    assert research.plan_list(log, "key", date(2016, 3, 1)).frame.is_empty()
+    code, out, err = louyu("list", "key", "--log", str(log.path), "--month", "2016-03",
+                           "--format", "csv")  # fmt: skip
+    assert code == 0 and out.splitlines()[0].startswith("month,building_id")
+    assert len(out.splitlines()) == 1
+    assert "note: 2016-03 the key list is empty" in err
+
+
 def test_unknown_building_ids_are_errors_with_the_closest_ids(log: Log) -> None:
     base = ("indicators", "--log", str(log.path), "--month", "2016-03", "--level", "building")
     code, out, err = louyu(*base, "--building", "a")

@@ -43,7 +43,7 @@ from louyu_research.indicators.figures import (
     read_inputs,
     targets_from_log,
 )
-from louyu_research.indicators.lists import LIST_KINDS, list_from_log
+from louyu_research.indicators.lists import LIST_KINDS
 from louyu_research.research.checks import (
     OutsideLogWarning,
     UnknownIdError,
@@ -54,6 +54,7 @@ from louyu_research.research.checks import (
     null_reasons,
 )
 from louyu_research.research.export import export
+from louyu_research.research.helpers import plan_list
 
 from .common import (
     DEFAULT_LOG_PATH,
@@ -463,10 +464,24 @@ def register(app: typer.Typer) -> None:
             usage_error(f"unknown list {kind!r} ({', '.join(LIST_KINDS)})")
         _check_month(month)
         log_, ctx = _context(log, recorded_by, upto_seq, settings, divisions, city, featured)
+        with _collect_warnings() as warned:
+            pinned = _run(
+                plan_list,
+                log_,
+                kind,
+                month,
+                recorded_by=ctx["recorded_by"],
+                upto_seq=ctx["upto_seq"],
+                settings=ctx["settings"],
+                divisions=ctx["divisions"],
+            )
+        _warn(warned, "warning")
+        empty = [f"{month} the {kind} list is empty: nothing meets its rule by this cut-off"]
         emit(
-            _run(list_from_log, log_, kind, month, **ctx),
+            pinned,
             Output(fmt, labels, columns, out),
             city=log_.city.name,
+            note_lines=empty if pinned.frame.is_empty() else notes(pinned.reasons),
         )
 
     @app.command("glossary")

@@ -190,11 +190,25 @@ def check_months(
 #: rate column → (denominator column, reason when it is not positive)
 _RATIO_REASONS = {
     "occupancy_rate": ("rentable_area_m2", "no rentable area in scope"),
+    "vacancy_rate": ("rentable_area_m2", "no rentable area in scope"),
     "registration_rate": ("tenancies", "no tenancies in scope"),
     "tax_per_m2_ytd": ("rentable_area_m2", "no rentable area in scope"),
     "top10_tax_share": ("tax_yuan_ytd", "no positive tax year to date"),
 }
-_KEYS = ("building_id", "street", "reporting_area")
+#: figure column → why it is empty when the log holds nothing to compute it from (not a
+#: missing denominator); descriptive columns (grade, designated industry) are empty by nature
+_FACT_REASONS = {
+    "completed_on": "the log records no completion date for the building",
+    "age_years": "the log records no completion date, so the age is unknown",
+    "leading_industry": "no tenancy in a key industry at the month's end",
+    "leading_area_share": "no tenancy in a key industry at the month's end",
+    "leading_tenancy_share": "no tenancy in a key industry at the month's end",
+    "leading_tax_share_ytd": "no leading industry, or no positive tax year to date",
+    "area_m2_before": "the tenancy did not exist at the start of the comparison window",
+    "area_change_m2": "the tenancy did not exist at the start of the comparison window",
+    "tax_change_rate": "no tax in the previous window, so no rate of change",
+}
+_KEYS = ("tenant_id", "building_id", "street", "reporting_area")
 
 
 def _missing_city_months(frame: pl.DataFrame, city_tax: pl.DataFrame) -> pl.DataFrame:
@@ -211,8 +225,9 @@ def _missing_city_months(frame: pl.DataFrame, city_tax: pl.DataFrame) -> pl.Data
 
 
 def null_reasons(frame: pl.DataFrame, city_tax: pl.DataFrame) -> pl.DataFrame:
-    """Why each empty figure of a figures frame is empty: one row per empty figure with
-    `month`, `key` (the building, street or area; empty at city level), `column` and `reason`.
+    """Why each empty figure of a figures or list frame is empty: one row per empty cell with
+    `month`, `key` (the tenant, building, street or area; empty at city level), `column` and
+    `reason`.
     Empty when no figure is null. `city_tax`: the state's city_tax frame at the same cut-off."""
     key = next((k for k in _KEYS if k in frame.columns), None)
     keyed = frame.with_columns(
@@ -240,14 +255,15 @@ def null_reasons(frame: pl.DataFrame, city_tax: pl.DataFrame) -> pl.DataFrame:
                 .alias("reason"),
             )
         )
-    for column, (den, why) in _RATIO_REASONS.items():
+    reasons = {col: f"{why} ({den} is not positive)" for col, (den, why) in _RATIO_REASONS.items()}
+    for column, why in {**_FACT_REASONS, **reasons}.items():
         if column in frame.columns:
             parts.append(
                 keyed.filter(pl.col(column).is_null()).select(
                     "month",
                     "key",
                     pl.lit(column).alias("column"),
-                    pl.lit(f"{why} ({den} is not positive)").alias("reason"),
+                    pl.lit(why).alias("reason"),
                 )
             )
     schema = {"month": pl.String, "key": pl.String, "column": pl.String, "reason": pl.String}

@@ -7,6 +7,8 @@ is accepted for `reporting_area`), and returns sorted Polars frames whose every 
 the glossary.
 
 * `figures`: the plan's figures with the reason of every empty one (`Figures.reasons`).
+* `plan_list`: one of the plan's lists (key, vacancy, low-output, featured, at-risk), with the
+  reason of every empty cell.
 * `panel`: the BuildingMonth panel, by default only rows in scope at the month's end, so that
   summing it gives the figures (out-of-scope rows carry area and tax that do not count).
 * `state`: a replay that warns when the date lies outside the log.
@@ -29,7 +31,8 @@ import polars as pl
 from louyu_research.city.settings import FEATURED_PRESETS, Settings
 from louyu_research.core.instants import DateLike
 from louyu_research.core.periods import Month, MonthLike
-from louyu_research.indicators.figures import Pinned, parse_level, read_inputs
+from louyu_research.indicators.figures import Pinned, month_end, parse_level, read_inputs
+from louyu_research.indicators.lists import ListKind, list_from_log
 
 from .checks import check_as_of, check_ids, check_months, null_reasons
 
@@ -40,6 +43,7 @@ __all__ = [
     "featured_preset",
     "figures",
     "panel",
+    "plan_list",
     "section_names",
     "state",
     "tax_by_section",
@@ -107,6 +111,30 @@ def figures(
     return Figures(
         pinned.frame, pinned.settings, pinned.position, null_reasons(pinned.frame, inp.city_tax)
     )
+
+
+def plan_list(
+    log: Any,
+    kind: ListKind,
+    month: MonthLike,
+    *,
+    recorded_by: DateLike | None = None,
+    upto_seq: int | None = None,
+    settings: Settings | None = None,
+    divisions: pl.DataFrame | None = None,
+) -> Figures:
+    """One of the plan's lists of `month`, pinned to the cut-off, with the reason of every
+    empty cell; warns about a month before the first tax period."""
+    text = str(Month.parse(month))
+    cut = {"recorded_by": recorded_by, "upto_seq": upto_seq}
+    check_months(log, [text], **cut)
+    pinned = list_from_log(log, kind, text, settings=settings, divisions=divisions, **cut)
+    city_tax = pl.DataFrame(schema={"district": pl.String, "period": pl.String})
+    shares = pinned.frame.get_column("tax_share_ytd") if "tax_share_ytd" in pinned.frame else None
+    if shares is not None and shares.has_nulls():  # only then is the city's total needed
+        city_tax = log.replay(month_end(text), settings=settings, **cut).city_tax
+    reasons = null_reasons(pinned.frame, city_tax)
+    return Figures(pinned.frame, pinned.settings, pinned.position, reasons)
 
 
 def panel(
