@@ -295,6 +295,11 @@ def test_unknown_building_ids_are_errors_with_the_closest_ids(log: Log) -> None:
     with pytest.raises(research.UnknownIdError, match="closest: T1"):
         research.tenant_history(log, tenant_id="t1")
     assert research.closest("jx0215", ["JX0215", "JX0216", "JX9999"])[0] == "JX0215"
+    from louyu_research.research import explore
+
+    with pytest.raises(research.UnknownIdError, match="closest: A"):
+        explore.building_events(log, "a")
+    assert explore.building_events(log, "A")["type"].to_list()[0] == "BuildingRegistered"
 
 
 def test_dates_outside_the_log_warn(log: Log) -> None:

@@ -14,6 +14,8 @@ import polars as pl
 from louyu_research.indicators import figures as ind
 from louyu_research.indicators.figures import PLAN_INDICATORS
 
+from .checks import check_ids
+
 COMPARED = (*PLAN_INDICATORS, "tax_yuan_ytd", "rentable_area_m2", "occupied_area_m2")
 
 
@@ -39,7 +41,9 @@ def time_travel(log: Any, month: str, recorded_by: datetime, level: str = "city"
 
 
 def building_events(log: Any, building_id: str) -> pl.DataFrame:
-    """Every event about one building, in log order (一楼一档: its file)."""
+    """Every event about one building, in log order (一楼一档: its file); an unknown id is an
+    error naming the closest known ones."""
+    check_ids(log, building_id)
     cols = [
         "seq",
         "type",
@@ -61,7 +65,9 @@ def building_events(log: Any, building_id: str) -> pl.DataFrame:
 
 
 def building_months(log: Any, building_id: str, start: str, end: str) -> pl.DataFrame:
-    """One building's monthly figures (occupancy, tenancies, tax) from `start` to `end`."""
+    """One building's monthly figures (occupancy, tenancies, tax) from `start` to `end`; an
+    unknown id is an error naming the closest known ones."""
+    check_ids(log, building_id)
     frame = ind.figures_from_log(log, ind.month_range(start, end), "building").frame
     return (
         frame.filter(pl.col("building_id") == building_id)
