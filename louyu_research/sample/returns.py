@@ -241,7 +241,9 @@ def _roster_rows(cut: _Cut, month: str, events: pl.DataFrame) -> pl.DataFrame:
         .sort("occurred_on", "seq")
         .unique(["tenant_id", "building_id"], keep="last")
         .collect()
-        .join(present.select("tenant_id", "building_id"), on=["tenant_id", "building_id"], how="anti")
+        .join(
+            present.select("tenant_id", "building_id"), on=["tenant_id", "building_id"], how="anti"
+        )
         .join(standing, on="building_id")
         .join(state.tenants, on="tenant_id", how="left")
         .join(reasons, on="event_id", how="left")
@@ -349,7 +351,10 @@ def _register_rows(cut: _Cut, month: str, events: pl.DataFrame) -> pl.DataFrame:
 
 def _changed(now: pl.DataFrame, *before: pl.DataFrame | None) -> pl.DataFrame:
     """Rows of `now` not found, identical, in every one of `before` (a missing frame: none)."""
-    parts = [now if b is None else now.join(b, on=now.columns, how="anti", nulls_equal=True) for b in before]
+    parts = [
+        now if b is None else now.join(b, on=now.columns, how="anti", nulls_equal=True)
+        for b in before
+    ]
     return pl.concat(parts).unique(maintain_order=True) if parts else now
 
 
@@ -362,12 +367,7 @@ def _differing_streets(now: pl.DataFrame, before: pl.DataFrame) -> list[str]:
 def tax_totals(cut: _Cut) -> pl.DataFrame:
     """Tax per taxpayer and period in fen (restatements and retractions applied at `cut`)."""
     p = cut.prepared
-    return (
-        p.tax.lazy()
-        .group_by("tenant_id", "period")
-        .agg(pl.col("amount_fen").sum())
-        .collect()
-    )
+    return p.tax.lazy().group_by("tenant_id", "period").agg(pl.col("amount_fen").sum()).collect()
 
 
 # --- writing files --------------------------------------------------------------------------
@@ -446,8 +446,19 @@ def write_returns(
     received = _receipt_months(events, the_log.city.time_zone)
     # what the files need of single events: move-out and retirement reasons, retractions
     lookups = events.filter(
-        pl.col("type").is_in(["TenantMovedOut", "BuildingRetired", "EventRetracted", *BUILDING_TYPES, *ROSTER_TYPES])
-    ).select("seq", "event_id", "type", "occurred_on", "tenant_id", "building_id", "reason", "retracted_event_id")
+        pl.col("type").is_in(
+            ["TenantMovedOut", "BuildingRetired", "EventRetracted", *BUILDING_TYPES, *ROSTER_TYPES]
+        )
+    ).select(
+        "seq",
+        "event_id",
+        "type",
+        "occurred_on",
+        "tenant_id",
+        "building_id",
+        "reason",
+        "retracted_event_id",
+    )
     names = _taxpayer_names(the_log)
     legacy_ok = _legacy_ok(events)
     clock = events.select("seq", "recorded_at")
@@ -556,12 +567,15 @@ def _receipt(
         # the buildings register: rows that changed in the month or since the last receipt
         now = register_rows(cut, month, events)
         before_month = str(Month.parse(month).shift(-1))
-        changed = _changed(
-            now,
-            register_rows(cut, before_month, events) if month > CENSUS_MONTH else None,
-            register_rows(prev, month, events),
-            register_rows(prev, before_month, events) if month > CENSUS_MONTH else None,
-        )
+        if full:  # what changed in the month, or since the last receipt
+            changed = _changed(
+                now,
+                register_rows(cut, before_month, events),
+                register_rows(prev, month, events),
+                register_rows(prev, before_month, events),
+            )
+        else:  # what changed since the last receipt
+            changed = _changed(now, register_rows(prev, month, events))
         if changed.height:
             name = f"buildings-{month}.xlsx"
             _write_xlsx(here / name, REGISTER_SHEET, changed, REGISTER_COLUMNS)
@@ -588,7 +602,9 @@ def _receipt(
                 name = f"{stem}.xlsx"
                 _write_xlsx(here / name, ROSTER_SHEET, part, ROSTER_COLUMNS)
             out.append(
-                Received(k, "roster", month, f"{k}/{name}", street, "monthly" if full else "corrected")
+                Received(
+                    k, "roster", month, f"{k}/{name}", street, "monthly" if full else "corrected"
+                )
             )
     out += _tax_files(here, k, cut, prev, regular_month, names, legacy_ok)
     out += _city_tax_file(here, k, cut, prev, regular_month)
@@ -609,8 +625,9 @@ def _tax_files(
     rows = now.join(before, on=["tenant_id", "period"], how="full", coalesce=True).with_columns(
         pl.col("amount_fen").fill_null(0)
     )
+    is_regular = pl.col("period") == pl.lit(regular, pl.String)
     rows = rows.filter(
-        (pl.col("period") == regular) | pl.col("_before").ne_missing(pl.col("amount_fen"))
+        is_regular.fill_null(False) | pl.col("_before").ne_missing(pl.col("amount_fen"))
     ).filter(pl.col("period") <= str(Month.parse(k).shift(-1)))
     if rows.is_empty():
         return []
@@ -623,12 +640,15 @@ def _tax_files(
         .otherwise(pl.col("tenant_id"))
         .alias("taxpayer_id"),
         pl.col("tenant_id").replace_strict(names, default=pl.col("tenant_id")).alias("name"),
-        (pl.col("amount_fen") * _national_share(pl.col("tenant_id"))).round(0).cast(pl.Int64).alias("_national"),
+        (pl.col("amount_fen") * _national_share(pl.col("tenant_id")))
+        .round(0)
+        .cast(pl.Int64)
+        .alias("_national"),
     ).sort("period", "tenant_id")
     out: list[Received] = []
-    late = rows.filter(pl.col("period") != regular)
+    late = rows.filter(~is_regular.fill_null(False))
     for period, part, why in (
-        (regular, rows.filter(pl.col("period") == regular), "monthly"),
+        (regular, rows.filter(is_regular.fill_null(False)), "monthly"),
         (None, late.filter(pl.col("period") < MERGER), "late-or-restated"),
         (None, late.filter(pl.col("period") >= MERGER), "late-or-restated"),
     ):
@@ -650,7 +670,12 @@ def _tax_files(
             stem = f"tax-{label}-{period}" if period else f"tax-{label}-补报更正-{last}"
             out.append(
                 Received(
-                    k, "tax", last, f"{k}/{_write_tax(here, stem, bureau, frame)}", TAX_SENDER[bureau], why  # type: ignore[arg-type]
+                    k,
+                    "tax",
+                    last,
+                    f"{k}/{_write_tax(here, stem, bureau, frame)}",
+                    TAX_SENDER[bureau],
+                    why,  # type: ignore[arg-type]
                 )
             )
     return out
@@ -701,8 +726,8 @@ def _city_tax_file(
     rows = (
         now.join(before, on=["period", "district"], how="left", nulls_equal=True)
         .filter(
-            ((pl.col("period") == regular) | pl.col("_before").ne_missing(pl.col("amount_yuan")))
-            & (pl.col("period") <= month)
+            (pl.col("period") == pl.lit(regular, pl.String)).fill_null(False)
+            | pl.col("_before").ne_missing(pl.col("amount_yuan")) & (pl.col("period") <= month)
         )
         .sort("period")
     )
@@ -748,9 +773,7 @@ def receipts(manifest: pl.DataFrame) -> Iterator[tuple[str, str, str, list[str]]
         yield (*key, group)
 
 
-def take_in(
-    folder: str | Path, log: str | Path, *, compress_sealed: bool = True
-) -> dict[str, Any]:
+def take_in(folder: str | Path, log: str | Path, *, compress_sealed: bool = True) -> dict[str, Any]:
     """Take in every file of a returns folder, in the order received, into the log at `log`
     (created when missing), each batch recorded at the end of the month it was received.
 
@@ -767,9 +790,7 @@ def take_in(
     intakes = 0
     for received, kind, month, files in receipts(manifest):
         t0 = time.perf_counter()
-        as_month = month or max(
-            manifest.filter(pl.col("file").is_in(files))["month"].to_list()
-        )
+        as_month = month or max(manifest.filter(pl.col("file").is_in(files))["month"].to_list())
         change = plan(
             kind, [Path(folder) / f for f in files], log=the_log, month=as_month, options=options
         )
