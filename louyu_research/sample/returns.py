@@ -52,7 +52,8 @@ from typing import Any
 import polars as pl
 
 from louyu_research.core.periods import Month
-from louyu_research.intake.api import IntakeOptions, append, plan
+from louyu_research.intake.api import IntakeOptions, plan
+from louyu_research.intake.change import Change
 from louyu_research.log.store import EventLog
 from louyu_research.replay import Log, open_log
 from louyu_research.replay.log import Prepared, State, state_at, voided_ids
@@ -209,7 +210,8 @@ def roster_rows(cut: _Cut, month: str, events: pl.DataFrame) -> pl.DataFrame:
 def _roster_rows(cut: _Cut, month: str, events: pl.DataFrame) -> pl.DataFrame:
     state = cut.state(month)
     start, end = Month.parse(month).first_day, _month_end(month)
-    standing = state.buildings.filter(~pl.col("retired")).select(
+    # a building retired during the month still returns it (its last roster: who left)
+    standing = state.buildings.filter(~pl.col("retired") | (pl.col("retired_on") >= start)).select(
         "building_id", pl.col("name").alias("building_name"), "street"
     )
     present = state.tenancies.join(standing, on="building_id").select(
@@ -576,14 +578,14 @@ def _receipt(
             )
         else:  # what changed since the last receipt
             changed = _changed(now, register_rows(prev, month, events))
-        if changed.height:
+        # a building retired in the month leaves the register after its street's last roster
+        retiring = pl.col("retired_on").is_between(Month.parse(month).first_day, _month_end(month))
+        why = "monthly" if full else "corrected"
+        before_rosters = changed.filter(~retiring.fill_null(False))
+        if before_rosters.height:
             name = f"buildings-{month}.xlsx"
-            _write_xlsx(here / name, REGISTER_SHEET, changed, REGISTER_COLUMNS)
-            out.append(
-                Received(
-                    k, "buildings", month, f"{k}/{name}", OFFICE, "monthly" if full else "corrected"
-                )
-            )
+            _write_xlsx(here / name, REGISTER_SHEET, before_rosters, REGISTER_COLUMNS)
+            out.append(Received(k, "buildings", month, f"{k}/{name}", OFFICE, why))
         rows = roster_rows(cut, month, events)
         streets = (
             sorted(set(rows["street"].to_list()))
@@ -606,6 +608,11 @@ def _receipt(
                     k, "roster", month, f"{k}/{name}", street, "monthly" if full else "corrected"
                 )
             )
+        leaving = changed.filter(retiring.fill_null(False))
+        if leaving.height:
+            name = f"buildings-{month}-退出.xlsx"
+            _write_xlsx(here / name, REGISTER_SHEET, leaving, REGISTER_COLUMNS)
+            out.append(Received(k, "buildings", month, f"{k}/{name}", OFFICE, why))
     out += _tax_files(here, k, cut, prev, regular_month, names, legacy_ok)
     out += _city_tax_file(here, k, cut, prev, regular_month)
     return out
@@ -777,8 +784,11 @@ def take_in(folder: str | Path, log: str | Path, *, compress_sealed: bool = True
     """Take in every file of a returns folder, in the order received, into the log at `log`
     (created when missing), each batch recorded at the end of the month it was received.
 
-    Rosters may empty a small building in a month (every move-out is in the files): the
-    move-out safety is off here. Returns counts and timings."""
+    Each group of `receipts` is planned by intake against the log as it is then; the city's
+    revenue depends on nothing else, so it is planned beside the tax received with it and the
+    two are appended in one batch (one replay fewer). Rosters may empty a small building in a
+    month (every move-out is in the files): the move-out safety is off here. Returns counts
+    and timings."""
     path = Path(log)
     if not (path / "log.json").exists():
         EventLog.init(path, compress_sealed=compress_sealed)
@@ -788,7 +798,24 @@ def take_in(folder: str | Path, log: str | Path, *, compress_sealed: bool = True
     appended: dict[str, int] = {}
     seconds: dict[str, float] = {}
     intakes = 0
+    pending: list[Change] = []
+
+    def flush() -> None:
+        drafts = [d for c in pending for d in c.drafts]
+        if drafts:
+            t0 = time.perf_counter()
+            result = the_log.append(drafts, expect_seq=pending[0].position["seq"])
+            new = {e["event_id"] for e in result.appended}
+            for c in pending:
+                appended[c.kind] = appended.get(c.kind, 0) + sum(
+                    d["event_id"] in new for d in c.drafts
+                )
+            seconds["append"] = seconds.get("append", 0.0) + time.perf_counter() - t0
+        pending.clear()
+
     for received, kind, month, files in receipts(manifest):
+        if kind != "city-tax":
+            flush()
         t0 = time.perf_counter()
         as_month = month or max(manifest.filter(pl.col("file").is_in(files))["month"].to_list())
         change = plan(
@@ -797,10 +824,10 @@ def take_in(folder: str | Path, log: str | Path, *, compress_sealed: bool = True
         stamp = (_cut_off(received) - timedelta(hours=6)).isoformat()
         for d in change.drafts:
             d["recorded_at"] = stamp
-        append(change, the_log)
-        appended[kind] = appended.get(kind, 0) + change.appended
+        pending.append(change)
         seconds[kind] = seconds.get(kind, 0.0) + time.perf_counter() - t0
         intakes += 1
+    flush()
     return {
         "files": manifest.height,
         "intakes": intakes,
