@@ -27,14 +27,20 @@ file for that month:
   the taxpayers whose total for it changed;
 - a restated city revenue → a later finance-bureau file.
 
-Where files cannot say what the log says (intake's reproduction test lists each with its
+A building retired during a month still returns that month's roster (who left it), and its
+retirement comes in a register file after the rosters (intake takes no roster of a retired
+building).
+
+Where files cannot say what the log says (`tests/test_returns.py` lists each with its
 reason): a tax file is by taxpayer, so the tax of an enterprise with tenancies in several
-buildings in one month is attributed by intake's rule, not as the simulator placed it; a
-tenancy that starts and ends within one month is in no month-end snapshot; tax reported for a
-tenancy that had ended matches no tenancy; a retracted move-in or move-out becomes a corrected
-roster (a move-out or a move-in at that month's end); the office's featured designations are
-acts, not returns; and intake dates area, registration and attribute changes and building
-updates at the end of the return's month, not on the day (every month-end figure agrees).
+buildings in one month is attributed by intake's rule, not as the simulator placed it, and tax
+taken in before a late roster entry of the taxpayer's move stays where intake put it; tax
+reported for a tenancy that had ended matches no tenancy; a retracted move-in or move-out
+becomes a corrected roster (a move-out or a move-in at that month's end); the office's featured
+designations are acts, not returns; a tenancy that starts and ends within one month would be
+in no month-end snapshot (the sample has none); and intake dates area, registration and
+attribute changes and building updates at the end of the return's month, not on the day
+(every month-end figure agrees).
 """
 
 from __future__ import annotations
