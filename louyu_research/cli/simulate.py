@@ -30,9 +30,24 @@ def simulate(
             help=f"Use the shipped sample's seed and scale ({sim.RECORDED_SEED}, {sim.RECORDED_SCALE:g}).",
         ),
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace a log already in --out.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a log already in --out (or --returns DIR).")
+    ] = False,
+    returns: Annotated[
+        Path | None,
+        typer.Option(
+            "--returns",
+            help="Instead of a log, write the files behind the log in --out (default: the "
+            "shipped sample in events/) into this folder, as the city received them: census, "
+            "street rosters, registers, tax and revenue files, and manifest.csv in the order "
+            "received (louyu intake takes them in).",
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic but believable event log (2014–2018) and its README.md."""
+    if returns is not None:
+        _write_returns(out, returns, force=force, seed=seed, scale=scale, recorded=recorded)
+        return
     if recorded and (seed is not None or scale is not None):
         usage_error("--recorded fixes the seed and scale; do not pass --seed or --scale with it")
     seed = sim.RECORDED_SEED if seed is None else seed
@@ -57,6 +72,40 @@ def simulate(
     typer.echo(
         f"wrote {log.head.seq} events ({result.buildings} buildings, {result.tenants} tenants) to {out} "
         f"in {time.perf_counter() - start:.0f} s (seed {seed}, scale {scale:g})"
+    )
+
+
+def _write_returns(
+    log: Path, folder: Path, *, force: bool, seed: int | None, scale: float | None, recorded: bool
+) -> None:
+    from louyu_research.log import LogError
+    from louyu_research.sample.returns import MANIFEST, write_returns
+
+    if seed is not None or scale is not None or recorded:
+        usage_error("--returns reads the log in --out; --seed, --scale and --recorded make a log")
+    if not (log / "log.json").exists():
+        usage_error(f"{log} holds no log: make it first (louyu simulate --recorded --out {log})")
+    if folder.exists() and not folder.is_dir():
+        usage_error(f"{folder} exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not force:
+            usage_error(f"{folder} is not empty; pass --force to replace the returns in it")
+        if not (folder / MANIFEST).exists():
+            usage_error(
+                f"{folder} holds files that are not returns ({MANIFEST} missing); choose another"
+            )
+    start = time.perf_counter()
+    try:
+        manifest = write_returns(log, folder, force=force)
+    except LogError as err:
+        usage_error(str(err))
+    counts = manifest.group_by("kind").len().sort("kind")
+    summary = ", ".join(f"{k}: {n}" for k, n in counts.iter_rows())
+    typer.echo(
+        f"wrote {manifest.height} files ({summary}) received {manifest['received'].min()} to "
+        f"{manifest['received'].max()} to {folder}, listed in order in {folder / MANIFEST}, "
+        f"in {time.perf_counter() - start:.0f} s; take them in with "
+        f"`louyu intake KIND FILE... --month M --apply` in that order"
     )
 
 

@@ -21,7 +21,7 @@ from ..log.store import AppendRejected
 from ..replay import Log, open_log
 from .buildings import buildings_change
 from .change import SUMMARY_ZH, Change, is_month, month_end
-from .city_tax import city_tax_change
+from .city_tax import city_tax_change, latest_city_tax
 from .columns import KIND_NAMES, KINDS
 from .issues import IntakeRejected, Issue
 from .readers import read_meta, read_sheets
@@ -129,7 +129,11 @@ def plan(
         )
     head = the_log.head
     position = the_log.position()
-    if kind in ("roster", "buildings", "city-tax"):
+    if kind == "city-tax":  # the latest figures only: no replay of buildings and tenancies
+        change, issues = city_tax_change(
+            table, latest_city_tax(the_log), month, position, the_log.city.divisions
+        )
+    elif kind in ("roster", "buildings"):
         at = month_end(month) if month else None
         state = the_log.replay(at) if at else the_log.replay(_far_future())
         if kind == "roster":
@@ -140,10 +144,8 @@ def plan(
                 position,
                 RosterSettings(options.max_move_out_share, options.allow_mass_move_out),
             )
-        elif kind == "buildings":
-            change, issues = buildings_change(table, state, month, position, the_log.city.divisions)  # type: ignore[arg-type]
         else:
-            change, issues = city_tax_change(table, state, month, position, the_log.city.divisions)
+            change, issues = buildings_change(table, state, month, position, the_log.city.divisions)  # type: ignore[arg-type]
     else:
         change, issues = tax_change(
             table, the_log, the_log.prepared(), month, position, TaxSettings(options.attribution)

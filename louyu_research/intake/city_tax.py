@@ -1,7 +1,9 @@
 """The finance bureau's revenue (全市税收收入) → `CityTaxReported` per period (and district).
 
 An empty 区县 is the whole city. A district must be one of the city's divisions (its profile). A figure equal to the latest one the log holds for the same (period, district)
-produces nothing; a different one restates it.
+produces nothing; a different one restates it. The latest figures are read off the log's
+`CityTaxReported` events (`latest_city_tax`: the replay's rule, latest per period and district,
+retractions applied), without a replay of the city's buildings and tenancies.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from ..replay import State
+from ..log import EventLog
+from ..replay.log import voided_ids
 from .change import Change, draft, month_end, source_of
 from .issues import Issue
 from .table import Table
@@ -20,9 +23,31 @@ KIND = "city-tax"
 FEN = 100
 
 
+def latest_city_tax(log: EventLog) -> pl.DataFrame:
+    """The latest standing `CityTaxReported` per (period, district): period, district,
+    amount_yuan (what a replay's `city_tax` frame holds)."""
+    events = log.scan()
+    retractions = (
+        events.filter(pl.col("type") == "EventRetracted")
+        .select("seq", "event_id", "retracted_event_id")
+        .collect()
+    )
+    voided = voided_ids(retractions) if retractions.height else pl.Series("event_id", [], pl.String)
+    return (
+        events.filter(
+            (pl.col("type") == "CityTaxReported") & ~pl.col("event_id").is_in(voided.implode())
+        )
+        .select("seq", "period", "district", "amount_yuan")
+        .sort("seq")
+        .unique(subset=["period", "district"], keep="last")
+        .select("period", "district", "amount_yuan")
+        .collect()
+    )
+
+
 def city_tax_change(
     table: Table,
-    state: State,
+    logged: pl.DataFrame,
     month: str | None,
     position: dict[str, Any],
     divisions: pl.DataFrame,
@@ -75,7 +100,7 @@ def city_tax_change(
     change = Change(KIND, month, sorted(set(f["_file"].to_list())), position)
     if issues:
         return change, issues
-    logged = state.city_tax.select(
+    logged = logged.select(
         "period", "district", (pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("_logged")
     )
     rows = f.with_columns((pl.col("amount") * FEN).round(0).cast(pl.Int64).alias("fen")).join(

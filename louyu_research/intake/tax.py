@@ -23,7 +23,7 @@ from typing import Any, Literal
 import polars as pl
 
 from ..log import EventLog
-from ..replay.log import Prepared, _voided_ids
+from ..replay.log import Prepared, voided_ids
 from .change import Change, draft, month_end, month_start, source_of
 from .issues import Issue
 from .table import Table
@@ -210,9 +210,7 @@ def latest_reports(log: EventLog, periods: list[str]) -> pl.DataFrame:
         .select("seq", "event_id", "retracted_event_id")
         .collect()
     )
-    voided = (
-        _voided_ids(retractions) if retractions.height else pl.Series("event_id", [], pl.String)
-    )
+    voided = voided_ids(retractions) if retractions.height else pl.Series("event_id", [], pl.String)
     return (
         events.filter(
             (pl.col("type") == "TaxReported")

@@ -257,6 +257,9 @@ def _voided_ids(retractions: pl.DataFrame) -> pl.Series:
     return voided
 
 
+voided_ids = _voided_ids  # the public name (intake reads the log's retractions too)
+
+
 def _fmt(template: str, *columns: str | pl.Expr) -> pl.Expr:
     """`pl.format` by concatenation (pl.format panics on some empty string views in Polars 2.1)."""
     pieces = template.split("{}")

@@ -18,6 +18,9 @@ cache removed: parse every JSON segment, write the cache, replay), `warm` (repla
 `panel` (the 60-month BuildingMonth panel from the cache, preparation included), `read_ndjson`
 (Polars reading the same JSON Lines with the known schema: the cold target's yardstick),
 `naive_replay` and `naive_panel` (json.loads per line and a dict-based fold, the obvious way).
+`intake`: one month's returns from files to appended events on a copy of the log
+(`intake.bench.month_of_returns`), beside bare Polars reading the same files (target ≤ 5 s on
+the sample; run it alone on a log with `--phase intake --dir LOG`).
 Targets: warm replay + panel ≥ 20× faster than the naive fold; cold replay ≤ 1.5× of
 `pl.read_ndjson`.
 """
@@ -290,6 +293,39 @@ def phase_naive(log_dir: Path, months: int, panel: bool) -> dict[str, Any]:
     }
 
 
+def phase_intake(log_dir: Path) -> dict[str, Any]:
+    """One month's returns from files to appended events (`intake.bench.month_of_returns`, on
+    a copy of the log in a temporary folder), then the same files read by intake and, as the
+    baseline, by bare Polars; peak memory is the whole phase's."""
+    from louyu_research.intake.bench import month_of_returns, read_returns_timed
+
+    with tempfile.TemporaryDirectory(prefix="louyu-intake-bench-") as work:
+        r = month_of_returns(log_dir, Path(work))
+        paths = {k: [Path(p) for p in v] for k, v in r.pop("paths").items()}
+        r["reading"] = read_returns_timed(paths)
+        r["bytes"] = sum(p.stat().st_size for v in paths.values() for p in v)
+    r["by_kind"] = {k: v for k, v in r["seconds"].items() if k != "total"}
+    r["seconds"] = r["seconds"]["total"]
+    return r
+
+
+def report_intake(r: dict[str, Any]) -> str:
+    """The intake phase's lines: intake by kind beside bare Polars reading the same files."""
+    lines = [
+        "",
+        f"one month's returns ({r['month']}: {sum(r['files'].values())} files, "
+        f"{r['bytes'] / 1e6:.1f} MB) from files to appended events: {r['seconds']:.2f} s "
+        f"(target ≤ {r['target_seconds']:g} s), peak {r['peak_mb']:,.0f} MB",
+        f"{'kind':<10}{'intake, s':>11}{'of which reading, s':>21}{'bare Polars read, s':>21}{'events':>9}",
+    ]
+    for kind, read in r["reading"].items():
+        lines.append(
+            f"{kind:<10}{r['by_kind'][kind]:>11.2f}{read['intake_read']:>21.2f}"
+            f"{read['bare_polars']:>21.2f}{r['appended'][kind]:>9,}"
+        )
+    return "\n".join(lines)
+
+
 PHASES = {
     "append": lambda a: phase_append(a.dir, a.seed, a.scale),
     "cold": lambda a: phase_replay(a.dir, a.months, cold=True),
@@ -299,6 +335,7 @@ PHASES = {
     "read_ndjson": lambda a: phase_read_ndjson(a.dir),
     "naive_replay": lambda a: phase_naive(a.dir, a.months, panel=False),
     "naive_panel": lambda a: phase_naive(a.dir, a.months, panel=True),
+    "intake": lambda a: phase_intake(a.dir),
 }
 
 
@@ -369,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
             "replay_and_panel",
             "naive_replay",
             "naive_panel",
+            "intake",
         )
         for name in phases:
             r[name] = _run_phase(name, args.dir, args)
@@ -378,6 +416,7 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
         _report(r, args)
+        print(report_intake(r["intake"]))
     finally:
         if tmp and not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
