@@ -979,9 +979,9 @@ def _latest_rows(coded: pl.DataFrame, orphans: pl.DataFrame, *, by_part: bool = 
     without a tenancy code, in the same order as those reports.
 
     Restatements are rare among millions of reports: the integer key (tenancy code, month) of
-    the reports of known tenancies proves them distinct with one count in the usual case; the
-    repeated keys, and the few reports of tenancies without a move-in (compared by their string
-    ids), are the only ones resolved row by row.
+    the reports of known tenancies proves them distinct with one count in the usual case;
+    otherwise the last of each integer key is found by hashing those integers (exact), and the
+    few reports of tenancies without a move-in are compared by their string ids.
     """
     keep = pl.repeat(True, coded.height, dtype=pl.Boolean, eager=True)
     if coded.is_empty():
@@ -996,11 +996,8 @@ def _latest_rows(coded: pl.DataFrame, orphans: pl.DataFrame, *, by_part: bool = 
     known_rows = has_k.arg_true()
     known_key = key if known_rows.len() == key.len() else key.gather(known_rows)
     if _distinct(known_key) < known_key.len():
-        candidates = frames.duplicate_candidates(known_key.to_frame(), ["key"])
-        if candidates is not None:
-            rows = known_rows.filter(candidates)
-            last = key.gather(rows).to_frame().select(pl.col("key").is_last_distinct())
-            keep = keep.scatter(rows.filter(~last.to_series()), False)
+        last = known_key.is_last_distinct()
+        keep = keep.scatter(known_rows.filter(~last), False)
     other = (~has_k).arg_true()
     if other.len():
         ids = orphans.select(

@@ -137,21 +137,6 @@ def phase_read_ndjson(log_dir: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "rows": frame.height}
 
 
-def _duckdb_columns() -> dict[str, str]:
-    """The known schema of a stored line (`NDJSON_SCHEMA`) in DuckDB's type names."""
-    import polars as pl
-
-    from louyu_research.log import catalogue as ev
-
-    def ddl(dtype: pl.DataType) -> str:
-        if isinstance(dtype, pl.Struct):
-            return "STRUCT(" + ", ".join(f'"{f.name}" {ddl(f.dtype)}' for f in dtype.fields) + ")"
-        names = {pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Boolean: "BOOLEAN"}
-        return names.get(dtype.base_type(), "VARCHAR")
-
-    return {name: ddl(dtype) for name, dtype in ev.NDJSON_SCHEMA.items()}
-
-
 def phase_read_duckdb(log_dir: Path) -> dict[str, Any]:
     """DuckDB's `read_json` of the same JSON Lines with the same schema, into the flat Polars
     frame replay reads (the Arrow hand-over and `flatten` included: what a reader must deliver)."""
@@ -159,12 +144,13 @@ def phase_read_duckdb(log_dir: Path) -> dict[str, Any]:
     import polars as pl
 
     from louyu_research.log import catalogue as ev
+    from louyu_research.log.store import DUCKDB_COLUMNS
 
     t0 = time.perf_counter()
     con = duckdb.connect()
     rel = con.read_json(
         [str(p) for p in _segments(log_dir)],
-        columns=_duckdb_columns(),
+        columns=DUCKDB_COLUMNS,
         format="newline_delimited",
     )
     frame = ev.flatten(pl.from_arrow(rel.to_arrow_table())).collect()
