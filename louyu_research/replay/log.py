@@ -72,7 +72,7 @@ code in Chinese for the report.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -203,9 +203,18 @@ class State:
     buildings: pl.DataFrame
     tenancies: pl.DataFrame
     tenants: pl.DataFrame
-    tax: pl.DataFrame
     city_tax: pl.DataFrame
     findings: pl.DataFrame
+    prepared: Prepared = field(repr=False, compare=False)
+
+    @property
+    def tax(self) -> pl.DataFrame:
+        """Tax per (tenant, building, period) at the cut-off (`TenantTax`), in the order of the
+        reports (`seq`). Tax is a flow: the same at every as-of date of one cut-off. It is
+        most of the rows a replay returns, so it is made and validated when first read, once per
+        preparation (`validated_tax`): a replay read only for its state and panel never holds
+        millions of tenant ids as strings."""
+        return validated_tax(self.prepared)
 
     def frame(self, name: str) -> pl.DataFrame:
         if name not in ("buildings", "tenancies", "tenants", "tax", "city_tax", "findings"):
@@ -241,6 +250,8 @@ class Prepared:
     tax_unspelled: pl.DataFrame  # tax reports that may lie outside every spell (see _tax_inactive)
     city_tax: pl.DataFrame  # latest per (period, district)
     findings: pl.DataFrame  # event-level findings (before the as-of filter)
+    # the validated tax frame with its ids, made once on first use (`validated_tax`)
+    _tax: list[pl.DataFrame] = field(default_factory=list, compare=False, repr=False)
 
 
 # --- preparation: events → versions and intervals ---------------------------------------------
@@ -1048,6 +1059,17 @@ def _tax_against_spells(
     return unregistered, orphans, unspelled
 
 
+def validated_tax(p: Prepared) -> pl.DataFrame:
+    """`tax_frame(p)`, validated: made and validated once per preparation.
+
+    Tax is a flow keyed by period, the same at every as-of date of one cut-off, and it is most
+    of the rows replay returns: every replay and `tenant_tax` of one preparation shares it
+    (frames are immutable), so its full validation (every row, every check) runs once."""
+    if not p._tax:
+        p._tax.append(frames.validate(frames.TenantTax, tax_frame(p)))
+    return p._tax[0]
+
+
 def tax_frame(p: Prepared) -> pl.DataFrame:
     """The tax of a preparation with its ids (`TenantTax`'s columns), in the reports' order.
 
@@ -1294,16 +1316,15 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
         "period", "district", (pl.col("amount_fen") * PER_FEN).alias("amount_yuan")
     )
     fd, ct = pl.collect_all([findings, city], engine=ENGINE)
-    tx = tax_frame(p)
     return State(
         as_of=as_of,
         position=p.position,
         buildings=frames.validate(frames.Building, b.sort("building_id")),
         tenancies=frames.validate(frames.Tenancy, t.sort("building_id", "tenant_id")),
         tenants=frames.validate(frames.Tenant, tn.sort("tenant_id")),
-        tax=frames.validate(frames.TenantTax, tx),  # in the order of the reports (seq)
         city_tax=frames.validate(frames.CityTax, ct.sort("period", "district", nulls_last=False)),
         findings=frames.validate(frames.Finding, fd),
+        prepared=p,
     )
 
 
@@ -1410,7 +1431,7 @@ class Log(EventLog):
     ) -> pl.DataFrame:
         """Tax per (tenant, building, period) at the cut-off: the `tax` frame of any replay."""
         p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
-        return frames.validate(frames.TenantTax, tax_frame(p))
+        return validated_tax(p)
 
 
 def open_log(path: str | os.PathLike[str] = "events", *, city: City | None = None) -> Log:
