@@ -7,6 +7,13 @@ vectorised Polars: events → versions/intervals (forward fills and as-of joins 
 → frames; there is no Python loop per event. `Log.panel` (panel.py) builds the monthly
 BuildingMonth panel from the same intermediate frames, so both always agree.
 
+Memory grows with buildings × months and tenancies, not with the tax reports (most of a log):
+the reports are read in one streaming query that gives each its integer codes (tenancy,
+building, tenant, month) and keeps integers only; the latest report per key and the per
+building-month sums work on those codes, the few reports a finding names get their ids back
+by `seq`, and the `tax` frame of a state, the one output with a row per report, is made with
+its string ids when first read (once per preparation, `validated_tax`).
+
 Beyond what EVENTS.md promises (every column is there with its meaning), additions only:
 `Building.registered_on`, `Tenancy.unit`, `Finding.code` (with `FINDING_CODES_ZH`), and in the
 panel `registered` (registration occurred by month end) and

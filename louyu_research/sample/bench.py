@@ -15,11 +15,20 @@ warm in memory), and reports its own wall time and peak resident memory
 
 Phases: `append` (generate + append; throughput in events/s), `cold` (replay with the Parquet
 cache removed: parse every JSON segment, write the cache, replay), `warm` (replay from the cache),
-`panel` (the 60-month BuildingMonth panel from the cache, preparation included), `read_ndjson`
-(Polars reading the same JSON Lines with the known schema: the cold target's yardstick),
-`naive_replay` and `naive_panel` (json.loads per line and a dict-based fold, the obvious way).
-Targets: warm replay + panel ≥ 20× faster than the naive fold; cold replay ≤ 1.5× of
-`pl.read_ndjson`.
+`panel` (the 60-month BuildingMonth panel from the cache, preparation included),
+`replay_and_panel` (both in one process, sharing the preparation: what an indicators run does),
+the readers of the same JSON Lines with the same known schema, each into the flat Polars frame
+replay reads (`read_ndjson` and `scan_ndjson`: Polars; `read_duckdb`: DuckDB's `read_json`,
+which `_parse_ndjson` uses), `scan_cache` (a bare streaming scan of the columns replay reads
+from the same Parquet copies, nothing computed: the warm yardstick), and `naive_replay` and
+`naive_panel` (json.loads per line and a dict-based fold, the obvious way).
+Targets: cold replay ≤ 1.2× the fastest reader; warm replay + panel ≤ 2× the bare streaming
+scan and ≥ 20× faster than the naive fold; peak memory per million events (compare two
+scales) small enough that a 100-million-event log fits in 24 GiB.
+
+`--log DIR` measures an existing log instead (no append; `cold` rewrites its `.cache/`, so give
+it a copy of a log that must not change), `--only` a comma-separated list of phases. The last
+line of the output is every figure as JSON.
 """
 
 from __future__ import annotations
