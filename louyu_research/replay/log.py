@@ -831,8 +831,8 @@ def _code_tax(reports: pl.LazyFrame, spells: pl.DataFrame, registry: pl.DataFram
     Codes follow the sort order of the ids (buildings, tenants, and tenancies by tenant then
     building), so sorting by a code sorts by its id. The reports are read in one streaming
     query, joined to the tenancies on the (tenant, building) pair, keeping integers only: the
-    string ids of a report are kept only when it has no tenancy code (rare), and those few are
-    looked up by building and by tenant after.
+    reports without a tenancy code (rare) are read again by `seq` for their string ids, and
+    looked up by building and by tenant.
     """
     pairs = spells.group_by(TENANCY, maintain_order=True).agg(
         pl.len().alias("_spells"),
@@ -868,7 +868,6 @@ def _code_tax(reports: pl.LazyFrame, spells: pl.DataFrame, registry: pl.DataFram
         & (pl.col("_since") <= pl.col("occurred_on"))
         & (pl.col("_until_m").is_null() | (pl.col("_until_m") >= pl.col("month_idx")))
     ).fill_null(False)
-    orphan = pl.col("_k").is_null()
     coded = (
         reports.select(
             "seq", "occurred_on", "tenant_id", "building_id", "period", "amount_yuan", "part"
@@ -885,16 +884,24 @@ def _code_tax(reports: pl.LazyFrame, spells: pl.DataFrame, registry: pl.DataFram
             (pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen"),
             pl.col("part").replace_strict(_PARTS, default=None, return_dtype=pl.Int8),
             covers.alias("_covers"),
-            pl.when(orphan).then(pl.col("tenant_id")).alias("tenant_id"),
-            pl.when(orphan).then(pl.col("building_id")).alias("building_id"),
         )
         .collect(engine="streaming")
     )
     if not coded.get_column("seq").is_sorted():
         coded = coded.sort("seq")
     is_orphan = coded.get_column("_k").is_null()
-    orphans = coded.filter(is_orphan).select("seq", *TENANCY)
-    coded = coded.drop(*TENANCY)
+    # the ids of the reports without a tenancy code (few), read again for those rows only
+    seqs = coded.get_column("seq").filter(is_orphan)
+    orphans = (
+        reports.filter(pl.col("seq").is_in(seqs.implode()))
+        .select("seq", *TENANCY)
+        .collect(engine="streaming")
+        .sort("seq")
+        if seqs.len()
+        else pl.DataFrame(
+            schema={"seq": pl.Int64, "tenant_id": pl.String, "building_id": pl.String}
+        )
+    )
     if orphans.height:
         rows = is_orphan.arg_true()
         found = orphans.join(buildings, on="building_id", how="left", maintain_order="left").join(
