@@ -692,11 +692,22 @@ def test_hash_shortcuts_stay_exact_when_hashes_collide(monkeypatch: pytest.Monke
             "period": ["2016-01", "2016-01", "2016-01", "2016-01", "2016-02"],
         }
     )
-    pairs = pl.DataFrame({"tenant_id": ["T1", "T2"], "building_id": ["B1", "B1"], "_k": [0, 1]})
+    day = date(2016, 1, 10)
+    spells = pl.DataFrame(
+        {"tenant_id": ["T1", "T2"], "building_id": ["B1", "B1"], "since": [day, day]}
+    ).with_columns(pl.lit(None, dtype=pl.Date).alias("until"))
+    registry = pl.DataFrame({"building_id": ["B1", "B2"]})
+    reports = tax.with_columns(
+        pl.lit(day).alias("occurred_on"),
+        pl.lit(1.0).alias("amount_yuan"),
+        pl.lit(None, pl.String).alias("part"),
+    )
     exact = [0, None, 1, 0, 0]
     for hashing in (frames.key_hash, weak_hash, first_column):
         monkeypatch.setattr(frames, "key_hash", hashing)
-        assert replay._lookup_pairs(tax, pairs)["_k"].to_list() == exact
+        coded = replay._code_tax(reports.lazy(), spells, registry)
+        assert coded.reports["_k"].to_list() == exact
+        assert coded.reports["_b"].to_list() == [0, 1, 0, 0, 0]
         dup = frames.duplicate_candidates(tax, ["tenant_id", "building_id", "period"])
         # rows 0 and 3 repeat a key: they must be among the candidates
         assert dup is not None and dup[0] and dup[3]

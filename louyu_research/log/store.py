@@ -843,14 +843,62 @@ def _utc(ts: datetime) -> str:
     return ev.to_record_time(ts.astimezone(UTC))
 
 
+def _duckdb_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Struct):
+        return (
+            "STRUCT(" + ", ".join(f'"{f.name}" {_duckdb_type(f.dtype)}' for f in dtype.fields) + ")"
+        )
+    names = {pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Boolean: "BOOLEAN", pl.String: "VARCHAR"}
+    return names[dtype.base_type()]
+
+
+#: `NDJSON_SCHEMA` in DuckDB's type names: the same known schema for either reader.
+DUCKDB_COLUMNS: dict[str, str] = {k: _duckdb_type(v) for k, v in ev.NDJSON_SCHEMA.items()}
+_duckdb: tuple[int, Any] | None = None  # (process id, connection): one per process
+
+
+def _read_json_lines(data: bytes) -> pl.DataFrame:
+    """Stored lines → the nested frame of `NDJSON_SCHEMA`, parsed by DuckDB's `read_json`.
+
+    DuckDB parses the log's JSON Lines about 2.5 times faster than Polars' `read_ndjson` with
+    the same schema (`make bench`: phases read_duckdb and read_ndjson), and hands the columns
+    over as Arrow. It reads files, so the bytes (already read and checked by the caller) go to a
+    private temporary file first: a copy in the page cache, cheap beside the parsing."""
+    import tempfile
+
+    import duckdb
+
+    global _duckdb
+    if _duckdb is None or _duckdb[0] != os.getpid():
+        _duckdb = (os.getpid(), duckdb.connect())
+    con = _duckdb[1].cursor()
+    with tempfile.NamedTemporaryFile(prefix="louyu-segment-", suffix=".jsonl") as f:
+        f.write(data)
+        f.flush()
+        try:
+            rel = con.read_json(f.name, columns=DUCKDB_COLUMNS, format="newline_delimited")
+            table = rel.to_arrow_table()
+        except duckdb.Error as err:
+            raise _Unreadable(str(err).replace(f.name, "the segment")) from None
+        finally:
+            con.close()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+class _Unreadable(Exception):
+    """A segment DuckDB cannot parse (its message, without the temporary file's name)."""
+
+
 def _parse_ndjson(data: bytes, where: Path) -> pl.DataFrame:
     """Stored lines as the flat frame, parsed now, so that a line no reader can take (edited by
     hand) is a one-line error naming the segment rather than a failure in a later query."""
     if not data:
         return ev.empty_event_frame()
     try:
-        frame = ev.flatten(pl.read_ndjson(io.BytesIO(data), schema=ev.NDJSON_SCHEMA)).collect()
-    except pl.exceptions.PolarsError as err:
+        frame = ev.flatten(_read_json_lines(data)).collect()
+    except (pl.exceptions.PolarsError, _Unreadable) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise LogDamaged(
             f"{where}: cannot be read as events ({first}); `louyu verify` names the line"

@@ -7,6 +7,13 @@ vectorised Polars: events → versions/intervals (forward fills and as-of joins 
 → frames; there is no Python loop per event. `Log.panel` (panel.py) builds the monthly
 BuildingMonth panel from the same intermediate frames, so both always agree.
 
+Memory grows with buildings × months and tenancies, not with the tax reports (most of a log):
+the reports are read in one streaming query that gives each its integer codes (tenancy,
+building, tenant, month) and keeps integers only; the latest report per key and the per
+building-month sums work on those codes, the few reports a finding names get their ids back
+by `seq`, and the `tax` frame of a state, the one output with a row per report, is made with
+its string ids when first read (once per preparation, `validated_tax`).
+
 Beyond what EVENTS.md promises (every column is there with its meaning), additions only:
 `Building.registered_on`, `Tenancy.unit`, `Finding.code` (with `FINDING_CODES_ZH`), and in the
 panel `registered` (registration occurred by month end) and
@@ -72,7 +79,7 @@ code in Chinese for the report.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -83,6 +90,7 @@ from louyu_research.city.profile import City, default_city
 from louyu_research.city.settings import Settings
 from louyu_research.core.instants import DateLike, as_of_date, cut_off
 from louyu_research.core.periods import Month, MonthLike
+from louyu_research.log import catalogue as ev
 from louyu_research.log.store import EventLog
 
 from . import frames
@@ -153,16 +161,19 @@ FINDING_CODES_ZH = {
     "over_rentable": "入驻面积超过楼宇可租面积",
 }
 
-_TAX_COLUMNS = (  # `type` is TaxReported for all of them: not read, set where a finding needs it
+# A tax finding's columns: `type` is TaxReported for all of them, set, not read.
+_TAX_FINDING_COLUMNS = (
     "seq",
     "event_id",
+    "type",
     "occurred_on",
     "tenant_id",
     "building_id",
     "period",
-    "amount_yuan",
-    "part",
 )
+_EVENT_SCHEMA = ev.EVENT_FRAME_SCHEMA
+#: `part` of a tax report as a small integer: null (the total), national, local.
+_PARTS = {"national": 1, "local": 2}
 
 # Columns of the flat event frame that replay reads (projection pushdown into the Parquet cache).
 _COLUMNS = (
@@ -199,9 +210,18 @@ class State:
     buildings: pl.DataFrame
     tenancies: pl.DataFrame
     tenants: pl.DataFrame
-    tax: pl.DataFrame
     city_tax: pl.DataFrame
     findings: pl.DataFrame
+    prepared: Prepared = field(repr=False, compare=False)
+
+    @property
+    def tax(self) -> pl.DataFrame:
+        """Tax per (tenant, building, period) at the cut-off (`TenantTax`), in the order of the
+        reports (`seq`). Tax is a flow: the same at every as-of date of one cut-off. It is
+        most of the rows a replay returns, so it is made and validated when first read, once per
+        preparation (`validated_tax`): a replay read only for its state and panel never holds
+        millions of tenant ids as strings."""
+        return validated_tax(self.prepared)
 
     def frame(self, name: str) -> pl.DataFrame:
         if name not in ("buildings", "tenancies", "tenants", "tax", "city_tax", "findings"):
@@ -229,13 +249,16 @@ class Prepared:
     )  # building_id, valid_from, featured_designated, designated_industry
     tenancy_events: pl.DataFrame  # event-level tenancy sequence with state before/after
     tenant_versions: pl.DataFrame  # tenant_id, valid_from, TENANT_ATTRS, key_industry
-    tax: pl.DataFrame  # latest report per (tenant, building, period), amount in fen
+    tax: pl.DataFrame  # latest report per (tenant, building, period), by codes; amount in fen
+    tax_ids: pl.DataFrame  # seq, tenant_id, building_id of the reports without a tenancy code
     spells: pl.DataFrame  # tenant_id, building_id, since, until (move-out date or null)
     building_codes: pl.DataFrame  # building_id, _b: integer codes in id order (the tax's `_b`)
     tenant_codes: pl.DataFrame  # tenant_id, _t: integer codes in id order (the tax's `_t`)
     tax_unspelled: pl.DataFrame  # tax reports that may lie outside every spell (see _tax_inactive)
     city_tax: pl.DataFrame  # latest per (period, district)
     findings: pl.DataFrame  # event-level findings (before the as-of filter)
+    # the validated tax frame with its ids, made once on first use (`validated_tax`)
+    _tax: list[pl.DataFrame] = field(default_factory=list, compare=False, repr=False)
 
 
 # --- preparation: events → versions and intervals ---------------------------------------------
@@ -359,11 +382,7 @@ def prepare(
     if voided.len():
         lf = lf.filter(~pl.col("event_id").is_in(voided.implode()))
         is_tax = is_tax & ~pl.col("event_id").is_in(voided.implode())
-    tax_lf = (
-        src.filter(is_tax)
-        .select(_TAX_COLUMNS)
-        .with_columns((pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen"))
-    )
+    tax_src = src.filter(is_tax)
     lf = lf.with_columns(
         (pl.col("area_m2") * AREA_UNIT).round(0).cast(pl.Int64).alias("area_u"),
         (pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen"),
@@ -414,13 +433,6 @@ def prepare(
     def known(*types: str) -> pl.LazyFrame:
         frames_ = [by_type[t] for t in types if t in by_type]
         return (pl.concat(frames_) if frames_ else empty).lazy()
-
-    tax_all = tax_lf.collect()
-    if not tax_all.get_column("seq").is_sorted():
-        tax_all = tax_all.sort("seq")
-    if position is None:
-        last = max(raw["seq"].max() or 0, tax_all["seq"].max() or 0)
-        position = {"seq": int(last), "recorded_at": None, "hash": None}
 
     findings = [
         _finding(
@@ -664,33 +676,66 @@ def prepare(
         city.industry_codes,
     )
 
-    # Tax: each report gets its tenancy's integer codes in one join (so nothing downstream
-    # hashes millions of string ids again); the latest report per key wins. Tax of a building
-    # not in the replay, or of a tenancy without a move-in, is kept too.
+    # Tax: the reports are read once, in one streaming query that gives each its tenancy's
+    # integer codes and keeps integers only (the string ids of millions of reports are never
+    # held); the latest report per key wins. Tax of a building not in the replay, or of a
+    # tenancy without a move-in, is kept too (those few reports keep their ids as strings).
     spells = spells.collect(engine=ENGINE)
-    coded, building_codes, tenant_codes = _code_tax(tax_all, spells, registry)
+    coded = _code_tax(tax_src, spells, registry)
+    reports, building_codes, tenant_codes = coded.reports, coded.building_codes, coded.tenant_codes
+    if position is None:
+        last = max(raw["seq"].max() or 0, reports["seq"].max() or 0)
+        position = {"seq": int(last), "recorded_at": None, "hash": None}
     # reports split by bureau (`part`) are rare: without any, parts cost nothing
-    has_parts = bool(coded.get_column("part").is_not_null().any())
-    latest = _latest_rows(coded, by_part=has_parts)
-    tax = coded.select(
-        "tenant_id",
-        "building_id",
-        "period",
-        "amount_fen",
+    has_parts = bool(reports.get_column("part").is_not_null().any())
+    latest = _latest_rows(reports, coded.orphans, by_part=has_parts)
+    tax = reports.select(
         "seq",
         "occurred_on",
         "month_idx",
+        "_k",
         "_b",
         "_t",
-        *(["part", "event_id"] if has_parts else []),
+        "amount_fen",
+        *(["part"] if has_parts else []),
     )
     if not latest.all():
         tax = tax.filter(latest)
+    mixed = None
     if has_parts:
-        tax, mixed = _combine_parts(tax)
+        tax, mixed = _combine_parts(tax, coded)
+    unregistered, orphans, unspelled = _tax_against_spells(reports, spells, coded.pairs)
+    # the few reports a finding names: their ids as stored, in one read of those rows only
+    needed = pl.concat(
+        [f.select("seq") for f in (unregistered, orphans, unspelled, mixed) if f is not None]
+    )
+    named = (
+        tax_src.filter(pl.col("seq").is_in(needed.get_column("seq").implode()))
+        .select("seq", "event_id", "tenant_id", "building_id", "period")
+        .collect(engine="streaming")
+        if needed.height
+        else pl.DataFrame(
+            schema={
+                k: _EVENT_SCHEMA[k]
+                for k in ("seq", "event_id", "tenant_id", "building_id", "period")
+            }
+        )
+    )
+
+    def with_ids(frame: pl.DataFrame) -> pl.LazyFrame:
+        return (
+            frame.lazy()
+            .join(named.lazy(), on="seq", how="left", maintain_order="left")
+            .with_columns(pl.lit("TaxReported").alias("type"))
+        )
+
+    tax_unspelled = (
+        with_ids(unspelled).select(*_TAX_FINDING_COLUMNS, "p_start", "p_end").collect(engine=ENGINE)
+    )
+    if mixed is not None:
         findings.append(
             _finding(
-                mixed.lazy(),
+                with_ids(mixed),
                 "tax_parts_mixed",
                 _fmt(
                     "tax of tenant {} in building {} for {} is reported both as a total and by "
@@ -702,10 +747,9 @@ def prepare(
                 ),
             )
         )
-    unregistered, orphans, tax_unspelled = _tax_against_spells(coded, spells)
     findings += [
         _finding(
-            unregistered.lazy(),
+            with_ids(unregistered),
             "unknown_tenancy",
             _fmt(
                 "tax of tenant {} in building {}, which is not registered in this replay; the tax is kept",
@@ -714,7 +758,7 @@ def prepare(
             ),
         ),
         _finding(
-            orphans.lazy(),
+            with_ids(orphans),
             "unknown_tenancy",
             _fmt(
                 "tax of tenant {} in building {}, a tenancy with no move-in in this replay; the tax is kept",
@@ -751,6 +795,7 @@ def prepare(
         tenancy_events=te.sort("tenant_id", "building_id", "occurred_on", "seq"),
         tenant_versions=tv.sort("tenant_id", "valid_from"),
         tax=tax,
+        tax_ids=coded.orphans,
         spells=spells,
         building_codes=building_codes,
         tenant_codes=tenant_codes,
@@ -760,17 +805,37 @@ def prepare(
     )
 
 
-def _code_tax(
-    tax: pl.DataFrame, spells: pl.DataFrame, registry: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Tax reports (in `seq` order) with integer codes: `_k` the tenancy (null: no move-in),
-    `_b` the building (null: not registered), `_t` the tenant (null: never moved in anywhere),
-    `month_idx` of the period, and the tenancy's spell summary (`_spells`, `_since`, `_until`).
+@dataclass(frozen=True)
+class _Coded:
+    """Tax reports by integer codes (`_code_tax`)."""
+
+    reports: pl.DataFrame  # seq, occurred_on, month_idx, _k, _b, _t, amount_fen, part, _covers
+    orphans: pl.DataFrame  # seq, tenant_id, building_id of the reports with no tenancy code
+    pairs: pl.DataFrame  # one row per tenancy: _k, tenant_id, building_id, _b, _t
+    building_codes: pl.DataFrame
+    tenant_codes: pl.DataFrame
+
+
+def _month_of(col: str) -> pl.Expr:
+    return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
+
+
+def _month_start(idx: pl.Expr) -> pl.Expr:
+    return pl.date(idx // 12, idx % 12 + 1, 1)
+
+
+def _code_tax(reports: pl.LazyFrame, spells: pl.DataFrame, registry: pl.DataFrame) -> _Coded:
+    """Tax reports (the `TaxReported` rows of the events) with integer codes, in `seq` order:
+    `_k` the tenancy (null: no move-in), `_b` the building (null: not registered), `_t` the
+    tenant (null: never moved in anywhere), `month_idx` of the period, the amount in fen, `part`
+    as 1 (national) or 2 (local), and `_covers`: the tenancy has one spell, and it covers the
+    period from the report's date on (see `_tax_against_spells`).
 
     Codes follow the sort order of the ids (buildings, tenants, and tenancies by tenant then
-    building), so sorting by a code sorts by its id. One left join of the reports on the
-    (tenant, building) pair gives all of them; only the few reports of tenancies without a
-    move-in are looked up again, by building and by tenant.
+    building), so sorting by a code sorts by its id. The reports are read in one streaming
+    query, joined to the tenancies on the (tenant, building) pair, keeping integers only: the
+    reports without a tenancy code (rare) are read again by `seq` for their string ids, and
+    looked up by building and by tenant.
     """
     pairs = spells.group_by(TENANCY, maintain_order=True).agg(
         pl.len().alias("_spells"),
@@ -783,57 +848,79 @@ def _code_tax(
     pairs = pairs.join(tenants, on="tenant_id", maintain_order="left").join(
         buildings, on="building_id", maintain_order="left"
     )
-    out = tax.hstack(_lookup_pairs(tax, pairs)).with_columns(
-        pl.col("period").str.to_date("%Y-%m").alias("p_start")
+    lookup = pairs.lazy().select(
+        *TENANCY,
+        "_k",
+        "_b",
+        "_t",
+        "_spells",
+        "_since",
+        _month_of("_since").alias("_since_m"),
+        _month_of("_until").alias("_until_m"),
     )
-    out = out.with_columns(
-        (pl.col("p_start").dt.year() * 12 + pl.col("p_start").dt.month() - 1)
-        .cast(pl.Int32)
-        .alias("month_idx")
+    month = (
+        pl.col("period").str.slice(0, 4).cast(pl.Int32) * 12
+        + pl.col("period").str.slice(5, 2).cast(pl.Int32)
+        - 1
     )
-    missing = out.get_column("_k").is_null()
-    if missing.any():
-        rows = missing.arg_true()
-        found = (
-            out[rows]
-            .select("tenant_id", "building_id")
-            .join(buildings, on="building_id", how="left", maintain_order="left")
-            .join(tenants, on="tenant_id", how="left", maintain_order="left")
+    # since ≤ the period's last day ⟺ since's month ≤ the period's month; until ≥ the period's
+    # first day ⟺ until's month ≥ the period's month
+    covers = (
+        (pl.col("_spells") == 1)
+        & (pl.col("_since_m") <= pl.col("month_idx"))
+        & (pl.col("_since") <= pl.col("occurred_on"))
+        & (pl.col("_until_m").is_null() | (pl.col("_until_m") >= pl.col("month_idx")))
+    ).fill_null(False)
+    coded = (
+        reports.select(
+            "seq", "occurred_on", "tenant_id", "building_id", "period", "amount_yuan", "part"
         )
-        out = out.with_columns(
-            out.get_column("_b").scatter(rows, found.get_column("_b")),
-            out.get_column("_t").scatter(rows, found.get_column("_t")),
+        .join(lookup, on=list(TENANCY), how="left", maintain_order="left")
+        .with_columns(month.alias("month_idx"))
+        .select(
+            "seq",
+            "occurred_on",
+            "month_idx",
+            "_k",
+            "_b",
+            "_t",
+            (pl.col("amount_yuan") * FEN).round(0).cast(pl.Int64).alias("amount_fen"),
+            pl.col("part").replace_strict(_PARTS, default=None, return_dtype=pl.Int8),
+            covers.alias("_covers"),
         )
-    return out, buildings, tenants
-
-
-def _lookup_pairs(tax: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
-    """The columns of `pairs` (keyed by tenant, building; unique) for each report, in order.
-
-    Joined on a 64-bit hash of the pair rather than on the two strings (several times faster
-    over millions of reports), then checked exactly: every matched report's ids must equal its
-    pair's. A collision (or a hash shared by two pairs) falls back to the join on the strings.
-    """
-    keys = list(TENANCY)
-    hashed = pairs.with_columns(frames.key_hash(keys).alias("_h"))
-    if hashed.get_column("_h").n_unique() == hashed.height:
-        found = (
-            tax.select(frames.key_hash(keys).alias("_h"))
-            .join(hashed.drop(keys), on="_h", how="left", maintain_order="left")
-            .drop("_h")
+        .collect(engine="streaming")
+    )
+    if not coded.get_column("seq").is_sorted():
+        coded = coded.sort("seq")
+    is_orphan = coded.get_column("_k").is_null()
+    # the ids of the reports without a tenancy code (few), read again for those rows only
+    seqs = coded.get_column("seq").filter(is_orphan)
+    orphans = (
+        reports.filter(pl.col("seq").is_in(seqs.implode()))
+        .select("seq", *TENANCY)
+        .collect(engine="streaming")
+        .sort("seq")
+        if seqs.len()
+        else pl.DataFrame(
+            schema={"seq": pl.Int64, "tenant_id": pl.String, "building_id": pl.String}
         )
-        k = found.get_column("_k")
-        same = tax.select(
-            (
-                (pl.col("tenant_id") == pairs.get_column("tenant_id").gather(k))
-                & (pl.col("building_id") == pairs.get_column("building_id").gather(k))
-            )
-            .fill_null(True)
-            .all()
-        ).item()
-        if same:
-            return found
-    return tax.select(keys).join(pairs, on=keys, how="left", maintain_order="left").drop(keys)
+    )
+    if orphans.height:
+        rows = is_orphan.arg_true()
+        found = orphans.join(buildings, on="building_id", how="left", maintain_order="left").join(
+            tenants, on="tenant_id", how="left", maintain_order="left"
+        )
+        coded = coded.with_columns(
+            coded.get_column("_b").scatter(rows, found.get_column("_b")),
+            coded.get_column("_t").scatter(rows, found.get_column("_t")),
+        )
+    return _Coded(
+        reports=coded,
+        orphans=orphans,
+        pairs=pairs.select("_k", *TENANCY, "_b", "_t"),
+        building_codes=buildings,
+        tenant_codes=tenants,
+    )
 
 
 def _distinct(key: pl.Series) -> int:
@@ -848,13 +935,33 @@ def _distinct(key: pl.Series) -> int:
     return key.n_unique()
 
 
-def _combine_parts(tax: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _report_keys(tax: pl.DataFrame, coded: _Coded) -> pl.Series:
+    """One integer per (tenant, building) of each report: its tenancy code, or for a report
+    without one, a code after every tenancy's, one per distinct (tenant, building) pair."""
+    key = tax.get_column("_k").cast(pl.Int64)
+    rows = key.is_null().arg_true()
+    if rows.len():
+        ids = (
+            tax[rows]
+            .select("seq")
+            .join(coded.orphans, on="seq", how="left", maintain_order="left")
+            .select(*TENANCY)
+        )
+        dense = ids.select(pl.struct(TENANCY).rank("dense").cast(pl.Int64)).to_series()
+        key = key.scatter(rows, dense + coded.pairs.height)
+    return key.rename("_key")
+
+
+def _combine_parts(tax: pl.DataFrame, coded: _Coded) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The latest report of each (tenant, building, period, part) → one amount per (tenant,
     building, period): the total (no `part`) or the sum of the parts, whichever form holds the
     later report. Returns the combined reports (in `seq` order, each keyed by the latest report
-    of the form that counts) and, for keys holding both forms, that latest report as a finding.
+    of the form that counts) and, for keys holding both forms, that latest report (seq,
+    occurred_on, `_form`) for a finding.
     """
-    keys = ["tenant_id", "building_id", "period"]
+    columns = [c for c in tax.columns if c != "part"]
+    tax = tax.with_columns(_report_keys(tax, coded))
+    keys = ["_key", "month_idx"]
     is_part = pl.col("part").is_not_null()
     split = tax.filter(is_part).select(keys).unique()
     whole = tax.join(split, on=keys, how="anti")
@@ -868,9 +975,8 @@ def _combine_parts(tax: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.col("amount_fen").filter(~is_part).last().alias("_total_fen"),
             pl.col("amount_fen").filter(is_part).sum().alias("_parts_fen"),
             pl.col("seq").last(),
-            pl.col("event_id").last(),
             pl.col("occurred_on").last(),
-            pl.col("month_idx").first(),
+            pl.col("_k").first(),
             pl.col("_b").first(),
             pl.col("_t").first(),
         )
@@ -890,27 +996,20 @@ def _combine_parts(tax: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     mixed = chosen.filter(
         pl.col("_total_seq").is_not_null() & pl.col("_parts_seq").is_not_null()
-    ).select(
-        "seq",
-        "event_id",
-        pl.lit("TaxReported").alias("type"),
-        "occurred_on",
-        *keys,
-        "_form",
-    )
-    columns = [c for c in tax.columns if c not in ("part", "event_id")]
+    ).select("seq", "occurred_on", "_form")
     combined = pl.concat([whole.select(columns), chosen.select(columns)]).sort("seq")
     return combined, mixed
 
 
-def _latest_rows(coded: pl.DataFrame, *, by_part: bool = False) -> pl.Series:
+def _latest_rows(coded: pl.DataFrame, orphans: pl.DataFrame, *, by_part: bool = False) -> pl.Series:
     """Rows holding the latest report (highest `seq`) of their (tenant, building, period) or,
-    `by_part`, of their (tenant, building, period, part).
+    `by_part`, of their (tenant, building, period, part). `orphans`: the ids of the reports
+    without a tenancy code, in the same order as those reports.
 
     Restatements are rare among millions of reports: the integer key (tenancy code, month) of
-    the reports of known tenancies proves them distinct with one count in the usual case; the
-    repeated keys, and the few reports of tenancies without a move-in (compared by their string
-    ids), are the only ones resolved row by row.
+    the reports of known tenancies proves them distinct with one count in the usual case;
+    otherwise the last of each integer key is found by hashing those integers (exact), and the
+    few reports of tenancies without a move-in are compared by their string ids.
     """
     keep = pl.repeat(True, coded.height, dtype=pl.Boolean, eager=True)
     if coded.is_empty():
@@ -919,74 +1018,115 @@ def _latest_rows(coded: pl.DataFrame, *, by_part: bool = False) -> pl.Series:
     month = coded.get_column("month_idx")
     first, span = month.min(), month.max() - month.min() + 1  # type: ignore[operator]
     key = (coded.get_column("_k").cast(pl.Int64) * span + (month - first)).rename("key")
+    part = coded.get_column("part").fill_null(0).cast(pl.Int64)
     if by_part:  # a third of the key per part: total (null), national, local
-        part = coded.get_column("part").replace_strict(
-            {"national": 1, "local": 2}, default=0, return_dtype=pl.Int64
-        )
         key = (key * 3 + part).rename("key")
     known_rows = has_k.arg_true()
     known_key = key if known_rows.len() == key.len() else key.gather(known_rows)
     if _distinct(known_key) < known_key.len():
-        candidates = frames.duplicate_candidates(known_key.to_frame(), ["key"])
-        if candidates is not None:
-            rows = known_rows.filter(candidates)
-            last = key.gather(rows).to_frame().select(pl.col("key").is_last_distinct())
-            keep = keep.scatter(rows.filter(~last.to_series()), False)
+        last = known_key.is_last_distinct()
+        keep = keep.scatter(known_rows.filter(~last), False)
     other = (~has_k).arg_true()
     if other.len():
-        fields = ["tenant_id", "building_id", "period", *(["part"] if by_part else [])]
-        last = coded[other].select(pl.struct(fields).is_last_distinct())
+        ids = orphans.select(
+            *TENANCY, month.gather(other).alias("month_idx"), part.gather(other).alias("part")
+        )
+        fields = [*TENANCY, "month_idx", *(["part"] if by_part else [])]
+        last = ids.select(pl.struct(fields).is_last_distinct())
         keep = keep.scatter(other.filter(~last.to_series()), False)
     return keep
 
 
 def _tax_against_spells(
-    coded: pl.DataFrame, spells: pl.DataFrame
+    reports: pl.DataFrame, spells: pl.DataFrame, pairs: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Tax reports (`_code_tax` output) against their building and their tenancy's spells.
 
-    Returns the reports of buildings not registered and of tenancies with no move-in at all
-    (both `unknown_tenancy` findings), and the reports that may, as of some date, lie outside
-    every spell (checked against the date by `_tax_inactive`). As of D a tenancy's spells are
-    the prefix of its event sequence up to D: spells that began by D, a spell whose move-out
-    comes after D still open. So a report
+    Returns (seq and date of) the reports of buildings not registered and of tenancies with no
+    move-in at all (both `unknown_tenancy` findings), and the reports that may, as of some date,
+    lie outside every spell (with their period's first and last day; checked against the date
+    by `_tax_inactive`). As of D a tenancy's spells are the prefix of its event sequence up to
+    D: spells that began by D, a spell whose move-out comes after D still open. So a report
     (dated ≤ D) overlapping a final spell that began by the report's own date overlaps it at
     every D from then on and is never a finding. Nearly every tenancy has one spell, which
-    decides its reports row by row; the reports of the few with several go through a join.
+    decides its reports row by row (`_covers`); the reports of the few with several go
+    through a join.
     """
-    cols = [
-        "seq",
-        "event_id",
-        pl.lit("TaxReported").alias("type"),
-        "occurred_on",
-        "tenant_id",
-        "building_id",
-        "period",
-    ]
+    cols = ["seq", "occurred_on"]
     # a tenancy code implies a registered building (the tenancies come from known events)
-    unregistered = coded.filter(pl.col("_b").is_null()).select(cols)
-    orphans = coded.filter(pl.col("_k").is_null() & pl.col("_b").is_not_null()).select(cols)
-    # since ≤ the period's last day ⟺ since's month start ≤ the period's first day
-    one_covers = (
-        (pl.col("_spells") == 1)
-        & (pl.col("_since").dt.month_start() <= pl.col("p_start"))
-        & (pl.col("_since") <= pl.col("occurred_on"))
-        & (pl.col("_until").is_null() | (pl.col("_until") >= pl.col("p_start")))
-    )
+    unregistered = reports.filter(pl.col("_b").is_null()).select(cols)
+    orphans = reports.filter(pl.col("_k").is_null() & pl.col("_b").is_not_null()).select(cols)
     rest = (
-        coded.filter(pl.col("_k").is_not_null() & ~one_covers)
-        .select(*cols, "p_start")
+        reports.filter(pl.col("_k").is_not_null() & ~pl.col("_covers"))
+        .select(*cols, "_k", _month_start(pl.col("month_idx")).alias("p_start"))
         .with_columns(pl.col("p_start").dt.month_end().alias("p_end"))
     )
+    by_k = spells.join(pairs.select("_k", *TENANCY), on=list(TENANCY)).select(
+        "_k", "since", "until"
+    )
     covered = (
-        rest.join(spells, on=list(TENANCY), how="inner")
+        rest.join(by_k, on="_k", how="inner")
         .filter(
             (pl.col("since") <= pl.min_horizontal("p_end", "occurred_on"))
             & (pl.col("until").is_null() | (pl.col("until") >= pl.col("p_start")))
         )
         .select("seq")
     )
-    return unregistered, orphans, rest.join(covered, on="seq", how="anti")
+    unspelled = rest.join(covered, on="seq", how="anti", maintain_order="left").drop("_k")
+    return unregistered, orphans, unspelled
+
+
+def validated_tax(p: Prepared) -> pl.DataFrame:
+    """`tax_frame(p)`, validated: made and validated once per preparation.
+
+    Tax is a flow keyed by period, the same at every as-of date of one cut-off, and it is most
+    of the rows replay returns: every replay and `tenant_tax` of one preparation shares it
+    (frames are immutable), so its full validation (every row, every check) runs once."""
+    if not p._tax:
+        p._tax.append(frames.validate(frames.TenantTax, tax_frame(p)))
+    return p._tax[0]
+
+
+def tax_frame(p: Prepared) -> pl.DataFrame:
+    """The tax of a preparation with its ids (`TenantTax`'s columns), in the reports' order.
+
+    The reports are held by integer codes: ids are gathered from the code tables (a report
+    without a tenancy code takes the ids it was reported with) and periods from their months.
+    """
+    tax = p.tax
+    tenant = p.tenant_codes.get_column("tenant_id").gather(tax.get_column("_t"))
+    building = p.building_codes.get_column("building_id").gather(tax.get_column("_b"))
+    orphan = tax.get_column("_k").is_null()
+    if orphan.any():
+        rows = orphan.arg_true()
+        ids = tax[rows].select("seq").join(p.tax_ids, on="seq", how="left", maintain_order="left")
+        tenant = tenant.scatter(rows, ids.get_column("tenant_id"))
+        building = building.scatter(rows, ids.get_column("building_id"))
+    month = tax.get_column("month_idx")
+    if tax.is_empty():
+        period = pl.Series("period", [], dtype=pl.String)
+    else:
+        first, last = int(month.min()), int(month.max())  # type: ignore[arg-type]
+        names = (
+            pl.select(pl.int_range(first, last + 1, dtype=pl.Int32).alias("m"))
+            .select(
+                pl.concat_str(
+                    (pl.col("m") // 12).cast(pl.String).str.zfill(4),
+                    pl.lit("-"),
+                    (pl.col("m") % 12 + 1).cast(pl.String).str.zfill(2),
+                )
+            )
+            .to_series()
+        )
+        period = names.gather(month - first)
+    return pl.DataFrame(
+        [
+            tenant.rename("tenant_id"),
+            building.rename("building_id"),
+            period.rename("period"),
+            (tax.get_column("amount_fen") * PER_FEN).rename("amount_yuan"),
+        ]
+    )
 
 
 def _tax_inactive(p: Prepared, as_of: date) -> pl.LazyFrame:
@@ -1189,22 +1329,19 @@ def state_at(p: Prepared, as_of: date, settings: Settings | None = None) -> Stat
         .select("seq", "event_id", "type", "code", "problem")
         .sort("seq", "code")
     )
-    tax = p.tax.lazy().select(
-        "tenant_id", "building_id", "period", (pl.col("amount_fen") * PER_FEN).alias("amount_yuan")
-    )
     city = p.city_tax.lazy().select(
         "period", "district", (pl.col("amount_fen") * PER_FEN).alias("amount_yuan")
     )
-    fd, tx, ct = pl.collect_all([findings, tax, city], engine=ENGINE)
+    fd, ct = pl.collect_all([findings, city], engine=ENGINE)
     return State(
         as_of=as_of,
         position=p.position,
         buildings=frames.validate(frames.Building, b.sort("building_id")),
         tenancies=frames.validate(frames.Tenancy, t.sort("building_id", "tenant_id")),
         tenants=frames.validate(frames.Tenant, tn.sort("tenant_id")),
-        tax=frames.validate(frames.TenantTax, tx),  # in the order of the reports (seq)
         city_tax=frames.validate(frames.CityTax, ct.sort("period", "district", nulls_last=False)),
         findings=frames.validate(frames.Finding, fd),
+        prepared=p,
     )
 
 
@@ -1311,13 +1448,7 @@ class Log(EventLog):
     ) -> pl.DataFrame:
         """Tax per (tenant, building, period) at the cut-off: the `tax` frame of any replay."""
         p = self.prepared(recorded_by=recorded_by, upto_seq=upto_seq)
-        tax = p.tax.select(
-            "tenant_id",
-            "building_id",
-            "period",
-            (pl.col("amount_fen") * PER_FEN).alias("amount_yuan"),
-        )
-        return frames.validate(frames.TenantTax, tax)
+        return validated_tax(p)
 
 
 def open_log(path: str | os.PathLike[str] = "events", *, city: City | None = None) -> Log:
