@@ -64,17 +64,16 @@ def simulate(seed: int = RECORDED_SEED, scale: float = RECORDED_SCALE) -> Simula
     w = make_world(seed, scale)
     r = record(w, tenancy_tax(w))
     findings, retracted = correct(r, w)
-    lines, segments = r.finish()
     return Simulation(
         seed=seed,
         scale=scale,
-        lines=lines,
-        segments=segments,
         findings=findings,
         retracted=retracted,
         buildings=len(w.buildings),
         tenants=len(w.tenant_list),
         tenancies=len(w.tenancies),
+        events=len(r.items) + r.tax.reported,
+        recorder=r,
     )
 
 
