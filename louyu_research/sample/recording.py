@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
+import tempfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,8 +146,9 @@ class Lines:
 
 
 class _Item(NamedTuple):
-    """A draft waiting to be recorded, kept compact (its JSON as bytes). Every draft but the
-    monthly tax reports is held so until written: one or a few per building and tenancy."""
+    """A draft waiting to be recorded: what orders it and what it refers to. Its JSON waits in
+    the recorder's spill file. Every draft but the monthly tax reports is held so until
+    written: one or a few per building and tenancy."""
 
     when: datetime
     priority: int
@@ -153,11 +156,6 @@ class _Item(NamedTuple):
     type: str
     building_id: str | None
     tenant_id: str | None
-    payload: bytes
-
-    def line(self) -> bytes:
-        """The draft as the log receives it: its JSON with `recorded_at` as the last field."""
-        return self.payload[:-1] + b',"recorded_at":"' + self.when.isoformat().encode() + b'"}'
 
 
 def _encode(draft: dict[str, Any]) -> bytes:
@@ -191,6 +189,11 @@ class Recorder:
         self.rng = random.Random(f"louyu:{seed}:recording")
         self.items: list[_Item] = []
         self.index: dict[str, int] = {}  # event_id → position in `items`
+        # the JSON of each held draft (without `recorded_at`), in an unnamed temporary file:
+        # `items[k]`'s is `_size[k]` bytes from `_start[k]`
+        self._spill = tempfile.TemporaryFile(prefix="louyu-simulate-")  # noqa: SIM115 (lives with the recorder)
+        self._spilled = 0
+        self._start, self._size = array("q"), array("q")
         self.n = 0  # drafts recorded so far, tax reports included
         self.laggards = set(random.Random(f"louyu:{seed}:laggards").sample(sorted(CITY.streets), 5))
         self._returns: dict[tuple[str, int], datetime] = {}
@@ -240,11 +243,29 @@ class Recorder:
                 type_,
                 data.get("building_id"),
                 data.get("tenant_id"),
-                _encode(draft),
             )
         )
+        self._start.append(0)
+        self._size.append(0)
+        self._keep(len(self.items) - 1, _encode(draft))
         self.n += 1
         return eid
+
+    def _keep(self, k: int, payload: bytes) -> None:
+        """Spill `items[k]`'s JSON."""
+        self._start[k], self._size[k] = self._spilled, len(payload)
+        self._spill.write(payload)
+        self._spilled += len(payload)
+
+    def _payload(self, k: int) -> bytes:
+        """`items[k]`'s JSON, without `recorded_at`."""
+        self._spill.flush()
+        return os.pread(self._spill.fileno(), self._size[k], self._start[k])
+
+    def _line(self, k: int) -> bytes:
+        """`items[k]`'s draft as the log receives it: its JSON, `recorded_at` the last field."""
+        when = self.items[k].when.isoformat().encode()
+        return self._payload(k)[:-1] + b',"recorded_at":"' + when + b'"}'
 
     # the monthly tax reports -------------------------------------------------------------------
 
@@ -312,7 +333,7 @@ class Recorder:
         if slot is not None:
             i, m, j = slot
             return json.loads(self._tax_line(i, m, self.tax.amount[j], self.tax_at(i, m, j)))
-        return json.loads(self.items[self.index[eid]].payload)
+        return json.loads(self._payload(self.index[eid]))
 
     def at(self, eid: str) -> datetime:
         """When the event is recorded."""
@@ -323,9 +344,9 @@ class Recorder:
 
     def redate(self, eid: str, occurred: date) -> None:
         k = self.index[eid]
-        draft = json.loads(self.items[k].payload)
+        draft = json.loads(self._payload(k))
         draft["occurred_on"] = occurred.isoformat()
-        self.items[k] = self.items[k]._replace(payload=_encode(draft))
+        self._keep(k, _encode(draft))
 
     def returned(
         self, b: Building, eid: str, type_: str, occurred: date, data: dict[str, Any]
@@ -383,11 +404,10 @@ class Recorder:
         every segment before the one holding the file of month m + 1 is complete and is
         written: only the few reports filed late wait, and one month's drafts are held.
         """
-        pending: dict[str, list[tuple[datetime, int, int, bytes]]] = {}
-        for it in self.items:
-            pending.setdefault(segment_of(it.when), []).append(
-                (it.when, it.priority, it.n, it.line())
-            )
+        # (recorded_at, priority, n, the draft: its JSON, or the position of a held draft)
+        pending: dict[str, list[tuple[datetime, int, int, bytes | int]]] = {}
+        for k, it in enumerate(self.items):
+            pending.setdefault(segment_of(it.when), []).append((it.when, it.priority, it.n, k))
         tax, late_of = self.tax, self.late
         starting: list[list[int]] = [[] for _ in range(MONTHS)]
         for i, first in enumerate(tax.first):
@@ -434,15 +454,18 @@ class Recorder:
                 )
             done = segment_of(tax_file(self.seed, m + 1))
             for name in sorted(s for s in pending if s < done):
-                yield _written(name, pending.pop(name))
+                yield self._written(name, pending.pop(name))
         for name in sorted(pending):
-            yield _written(name, pending.pop(name))
+            yield self._written(name, pending.pop(name))
 
-
-def _written(name: str, drafts: list[tuple[datetime, int, int, bytes]]) -> tuple[str, list[bytes]]:
-    """A segment's drafts in `recorded_at` order (then priority, then the order recorded)."""
-    drafts.sort(key=lambda d: (d[0], d[1], d[2]))
-    return name, [d[3] for d in drafts]
+    def _written(
+        self, name: str, drafts: list[tuple[datetime, int, int, bytes | int]]
+    ) -> tuple[str, list[bytes]]:
+        """A segment's drafts in `recorded_at` order (then priority, then the order recorded:
+        `n` is unique, so the drafts themselves are never compared)."""
+        drafts.sort()
+        self._spill.flush()
+        return name, [d if isinstance(d, bytes) else self._line(d) for *_, d in drafts]
 
 
 def segment_of(when: datetime) -> str:

@@ -84,7 +84,7 @@ def property_manager(rng: random.Random, company: str = "物业服务有限公�
     return f"{CITY.name}{rng.choice(CITY.names.building_words)}{company}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Building:
     building_id: str
     name: str
@@ -132,7 +132,7 @@ class Building:
         return sum(t.area for t in self.tenancies if t.end is None)
 
 
-@dataclass
+@dataclass(slots=True)
 class Tenant:
     tenant_id: str
     name: str
@@ -145,7 +145,7 @@ class Tenant:
     giant: bool = False  # one of the few very large payers
 
 
-@dataclass
+@dataclass(slots=True)
 class Tenancy:
     tenant: Tenant
     building: Building
