@@ -404,10 +404,12 @@ class Recorder:
         every segment before the one holding the file of month m + 1 is complete and is
         written: only the few reports filed late wait, and one month's drafts are held.
         """
+        # the held drafts by segment (their positions), and each segment's drafts to write:
         # (recorded_at, priority, n, the draft: its JSON, or the position of a held draft)
-        pending: dict[str, list[tuple[datetime, int, int, bytes | int]]] = {}
+        held: dict[str, array[int]] = {}
         for k, it in enumerate(self.items):
-            pending.setdefault(segment_of(it.when), []).append((it.when, it.priority, it.n, k))
+            held.setdefault(segment_of(it.when), array("q")).append(k)
+        pending: dict[str, list[tuple[datetime, int, int, bytes | int]]] = {}
         tax, late_of = self.tax, self.late
         starting: list[list[int]] = [[] for _ in range(MONTHS)]
         for i, first in enumerate(tax.first):
@@ -453,16 +455,19 @@ class Recorder:
                     )
                 )
             done = segment_of(tax_file(self.seed, m + 1))
-            for name in sorted(s for s in pending if s < done):
-                yield self._written(name, pending.pop(name))
-        for name in sorted(pending):
-            yield self._written(name, pending.pop(name))
+            for name in sorted({*pending, *held}):
+                if name < done:
+                    yield self._written(name, pending.pop(name, []), held.pop(name, array("q")))
+        for name in sorted({*pending, *held}):
+            yield self._written(name, pending.pop(name, []), held.pop(name, array("q")))
 
     def _written(
-        self, name: str, drafts: list[tuple[datetime, int, int, bytes | int]]
+        self, name: str, drafts: list[tuple[datetime, int, int, bytes | int]], held: array[int]
     ) -> tuple[str, list[bytes]]:
         """A segment's drafts in `recorded_at` order (then priority, then the order recorded:
-        `n` is unique, so the drafts themselves are never compared)."""
+        `n` is unique, so the drafts themselves are never compared), the held ones with them."""
+        items = self.items
+        drafts += ((items[k].when, items[k].priority, items[k].n, k) for k in held)
         drafts.sort()
         self._spill.flush()
         return name, [d if isinstance(d, bytes) else self._line(d) for *_, d in drafts]

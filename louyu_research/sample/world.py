@@ -595,8 +595,12 @@ class World:
         return level
 
     def relocated_tenant(self, b: Building, m: int) -> Tenant | None:
+        """The first tenant in `relocating` (in the order they left) that left before month
+        m, from another building, and was never in `b`; it is no longer relocating."""
         for i, (t, since, old) in enumerate(self.relocating):
-            if since < m and old is not b and all(x.tenant is not t for x in b.tenancies):
+            if since >= m:  # this month's and later ones follow: the list is in month order
+                break
+            if old is not b and all(x.tenant is not t for x in b.tenancies):
                 del self.relocating[i]
                 return t
         return None
