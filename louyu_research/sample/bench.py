@@ -13,7 +13,9 @@ option whose cost is not replay's. Each timed phase runs in a fresh Python proce
 warm in memory), and reports its own wall time and peak resident memory
 (`resource.getrusage`).
 
-Phases: `append` (generate + append; throughput in events/s), `cold` (replay with the Parquet
+Phases: `generate` (the simulator alone, its drafts streamed batch by batch to the null device;
+beside it `generate_held`, the same with every draft kept until the end), `append` (generate +
+append; throughput in events/s), `cold` (replay with the Parquet
 cache removed: parse every JSON segment, write the cache, replay), `warm` (replay from the cache),
 `panel` (the 60-month BuildingMonth panel from the cache, preparation included), `read_ndjson`
 (Polars reading the same JSON Lines with the known schema: the cold target's yardstick),
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -75,6 +78,26 @@ def phase_append(log_dir: Path, seed: int, scale: float) -> dict[str, Any]:
         "buildings": sim.buildings,
         "tenancies": sim.tenancies,
     }
+
+
+def phase_generate(seed: int, scale: float, hold: bool) -> dict[str, Any]:
+    """Generation alone, no log: the drafts made batch by batch (one recorded month each) and
+    written to the null device; with `hold`, the baseline: every draft kept in one list until
+    the end, as a generator that puts all of them in order at once must at least."""
+    from .simulate import simulate
+
+    t0 = time.perf_counter()
+    sim = simulate(seed, scale)
+    held: list[bytes] = []
+    size = 0
+    with open(os.devnull, "wb") as sink:
+        for batch in sim.batches():
+            if hold:
+                held.extend(batch)
+            for line in batch:
+                sink.write(line)
+                size += len(line) + 1
+    return {"seconds": time.perf_counter() - t0, "events": sim.events, "bytes": size}
 
 
 def _as_of(months: int) -> date:
@@ -292,6 +315,8 @@ def phase_naive(log_dir: Path, months: int, panel: bool) -> dict[str, Any]:
 
 PHASES = {
     "append": lambda a: phase_append(a.dir, a.seed, a.scale),
+    "generate": lambda a: phase_generate(a.seed, a.scale, hold=False),
+    "generate_held": lambda a: phase_generate(a.seed, a.scale, hold=True),
     "cold": lambda a: phase_replay(a.dir, a.months, cold=True),
     "warm": lambda a: phase_replay(a.dir, a.months, cold=False),
     "panel": lambda a: phase_panel(a.dir, a.months),
@@ -361,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         phases = (
+            "generate",
+            "generate_held",
             "append",
             "read_ndjson",
             "cold",
@@ -404,6 +431,10 @@ def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
         f"{'warm replay + panel, s':<34}{warm_panel:>12.2f}{nv_r + nv_p:>14.2f}{(nv_r + nv_p) / warm_panel:>9.1f}x",
         f"{'  in one process (shared prep.), s':<34}{both:>12.2f}{nv_p:>14.2f}{nv_p / both:>9.1f}x"
         f"{r['replay_and_panel']['peak_mb']:>10,.0f}",
+        "",
+        f"generate ({r['generate']['bytes'] / 1e9:.2f} GB of drafts to the null device): streamed "
+        f"{r['generate']['seconds']:.1f} s, peak {r['generate']['peak_mb']:,.0f} MB; every draft held "
+        f"(baseline) {r['generate_held']['seconds']:.1f} s, peak {r['generate_held']['peak_mb']:,.0f} MB",
         "",
         f"pl.read_ndjson (known schema), s: {r['read_ndjson']['seconds']:.2f}; cold replay / read_ndjson = "
         f"{r['cold']['seconds'] / r['read_ndjson']['seconds']:.2f} (target ≤ 1.5)",
