@@ -20,6 +20,7 @@ import json
 import os
 import random
 import tempfile
+import weakref
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -192,6 +193,7 @@ class Recorder:
         # the JSON of each held draft (without `recorded_at`), in an unnamed temporary file:
         # `items[k]`'s is `_size[k]` bytes from `_start[k]`
         self._spill = tempfile.TemporaryFile(prefix="louyu-simulate-")  # noqa: SIM115 (lives with the recorder)
+        weakref.finalize(self, self._spill.close)
         self._spilled = 0
         self._start, self._size = array("q"), array("q")
         self.n = 0  # drafts recorded so far, tax reports included
@@ -301,10 +303,6 @@ class Recorder:
             if moved_in > when:
                 when = moved_in + _MINUTE
         return when
-
-    def tax_data(self, i: int, m: int, amount: float) -> dict[str, Any]:
-        tid, bid = self.tenancy_keys[i].split("-")
-        return {"tenant_id": tid, "building_id": bid, "period": period(m), "amount_yuan": amount}
 
     def tax_reports(self) -> Iterator[tuple[str, int, float]]:
         """(event_id, month index, amount) of every monthly tax report, in the order recorded."""
