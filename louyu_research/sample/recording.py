@@ -273,7 +273,7 @@ class Recorder:
 
     def _tax_slot(self, eid: str) -> tuple[int, int, int] | None:
         """(tenancy, month index, slot) of a tax report's `event_id`, or None if there is none."""
-        if not eid.startswith("tax-") or eid[-8] != "-":
+        if not eid.startswith("tax-") or len(eid) < 13 or eid[-8] != "-":
             return None
         i = self.tenancy_of.get(eid[4:-8])
         if i is None:
