@@ -112,8 +112,11 @@ class Simulation:
 
     def batches(self) -> Iterator[list[bytes]]:
         """The drafts one batch per log segment (UTC month of `recorded_at`), as a writer
-        appending each month's returns would."""
-        return (batch for _, batch in self.segments())
+        appending each month's returns would. (A caller that keeps no batch once it asks for
+        the next holds one month's drafts at a time.)"""
+        for _, batch in self.segments():
+            yield batch
+            del batch  # not kept while the next month is made
 
     @property
     def lines(self) -> Lines:

@@ -91,6 +91,7 @@ def write_log(sim: Simulation, out: str | Path) -> EventLog:
     log = EventLog.init(out)
     for batch in sim.batches():
         log.append(batch)
+        del batch  # not kept while the next month is made
     return log
 
 
@@ -111,6 +112,7 @@ def write_drafts(sim: Simulation, out: str | Path) -> tuple[int, int]:
                 f.write(b"\n")
         tmp.replace(path)
         files, drafts = files + 1, drafts + len(batch)
+        del batch  # not kept while the next month is made
     return files, drafts
 
 
