@@ -46,7 +46,7 @@ def simulate(
     """Generate a synthetic but believable event log (2014–2018) and its README.md.
 
     Memory grows with the simulated world and one month's drafts, not with all the events:
-    about 20 MB per unit of scale (236,000 events)."""
+    about 18 MB per unit of scale (about 230,000 events)."""
     if recorded and (seed is not None or scale is not None):
         usage_error("--recorded fixes the seed and scale; do not pass --seed or --scale with it")
     seed = sim.RECORDED_SEED if seed is None else seed
