@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from array import array
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from functools import cache
@@ -34,7 +35,16 @@ from louyu_research.sample.calibration import (
     OTHER_CODES,
     load_sample_city,
 )
-from louyu_research.sample.simulate import RECORDED_SCALE, RECORDED_SEED, simulate, write_log
+from louyu_research.sample.corrections import _large_tax_report
+from louyu_research.sample.money import TaxTable
+from louyu_research.sample.recording import Recorder
+from louyu_research.sample.simulate import (
+    RECORDED_SCALE,
+    RECORDED_SEED,
+    simulate,
+    write_drafts,
+    write_log,
+)
 from louyu_research.sample.timeline import interp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -285,6 +295,89 @@ DRAFTS_SHA256 = {
 def test_drafts_are_byte_for_byte_the_generators_of_record(seed: int, scale: float) -> None:
     sim = simulate(seed=seed, scale=scale)
     assert hashlib.sha256(b"\n".join(sim.lines)).hexdigest() == DRAFTS_SHA256[(seed, scale)]
+
+
+def test_the_drafts_are_made_anew_each_time_and_only_the_tax_reports_are_not_held() -> None:
+    sim = simulate(seed=3, scale=0.03)
+    first, second = list(sim.lines), list(sim.lines)
+    assert first == second and len(sim.lines) == len(first) == sim.events
+    tax = sum(1 for line in first if json.loads(line)["type"] == "TaxReported")
+    # every draft but the monthly tax reports is held (a few per building and tenancy); the
+    # tax reports held are only the corrections: restatements, the typo, the planted ones
+    r = sim.recorder
+    held_tax = [eid for eid, k in r.index.items() if r.items[k].type == "TaxReported"]
+    planted = {f.event_id for f in sim.findings + sim.retracted}
+    assert all(eid.endswith(("-r1", "-x")) or eid in planted for eid in held_tax)
+    assert len(r.items) == len(first) - tax + len(held_tax)
+    assert tax > 10 * len(r.items)
+
+
+def test_the_drafts_files_are_the_batches_and_louyu_append_takes_them(tmp_path: Path) -> None:
+    sim = simulate(seed=3, scale=0.03)
+    files, n = write_drafts(sim, tmp_path / "drafts")
+    names = sorted(p.name for p in (tmp_path / "drafts").iterdir())
+    assert names == [f"{name}.jsonl" for name, _ in sim.segments()] and files == len(names)
+    assert n == len(sim.lines)
+    written = [
+        line for name in names for line in (tmp_path / "drafts" / name).read_bytes().splitlines()
+    ]
+    assert written == list(sim.lines)
+    # appended in name order, as `louyu append` reads a file, they make write_log's log
+    log = EventLog.init(tmp_path / "log")
+    for name in names:
+        log.append((tmp_path / "drafts" / name).read_bytes().splitlines())
+    direct = log_files(write_log(sim, tmp_path / "direct").path)
+    appended = log_files(tmp_path / "log")
+    assert [n for n in direct if n.startswith("2")] == [n for n in appended if n.startswith("2")]
+    for name in direct:
+        if name.endswith((".jsonl", ".jsonl.gz")):
+            assert direct[name] == appended[name], name
+    # and the command takes a file
+    assert run_cli("init", str(tmp_path / "cli")).returncode == 0
+    done = run_cli("append", str(tmp_path / "drafts" / names[0]), "--log", str(tmp_path / "cli"))
+    assert done.returncode == 0, done.stderr
+    assert EventLog(tmp_path / "cli").head.seq == len(sim.segments().__next__()[1])
+
+
+def _recorder_with_tax(rows: list[tuple[int, list[float]]]) -> Recorder:
+    """A recorder holding only monthly tax: tenancy i's amounts from month index rows[i][0]."""
+    r = Recorder(1)
+    r.tenancy_keys = [f"9133{k:014d}-JX{k:04d}" for k in range(len(rows))]
+    r.tenancy_of = {key: i for i, key in enumerate(r.tenancy_keys)}
+    first, offset, amount = array("h"), array("q", [0]), array("d")
+    for month, amounts in rows:
+        first.append(month)
+        amount.extend(amounts)
+        offset.append(len(amount))
+    r.tax = TaxTable(first, offset, amount, sum(1 for a in amount if a == a))
+    return r
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # fewer than 50: the largest; months outside 24–35 and unreported months (NaN) skipped
+        [
+            (20, [500.0, 500.0, float("nan"), 7.5, 500.0, 900.0, 12.0]),
+            (23, [500.0, 1e6, 3.0]),
+            (0, [float("nan")] * 30 + [500.0] * 5),
+            (36, [1e9]),
+        ],
+        # 109 reports: position 2 is the second of the tied 500s (by event_id), after one 600
+        [(24, [600.0])] + [(24, [500.0] * 12) for _ in range(9)],
+        # position 3 among ties at the top
+        [(30, [800.0] * 6) for _ in range(30)],
+    ],
+)
+def test_the_large_tax_report_is_the_one_a_full_sort_finds(
+    rows: list[tuple[int, list[float]]],
+) -> None:
+    """`_large_tax_report` picks without sorting everything; the obvious full sort agrees,
+    ties in amount broken by event_id."""
+    r = _recorder_with_tax(rows)
+    reports = [t for t in r.tax_reports() if 24 <= t[1] < 36]
+    expect = sorted(reports, key=lambda t: (-t[2], t[0]))[len(reports) // 50]
+    assert _large_tax_report(r, 24, 36) == expect
 
 
 def test_the_benchmark_runs_on_the_same_generator(tmp_path: Path) -> None:
@@ -629,7 +722,7 @@ def test_paths_are_linear_between_their_points_flat_or_extended_beyond() -> None
 def test_cli_help_names_every_option() -> None:
     done = run_cli("simulate", "--help")
     assert done.returncode == 0
-    for option in ("--seed", "--scale", "--out", "--recorded", "--force"):
+    for option in ("--seed", "--scale", "--out", "--recorded", "--force", "--drafts"):
         assert option in done.stdout
 
 
@@ -649,9 +742,27 @@ def test_cli_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--recorded", "--seed", "1"], ["--scale", "0"], ["--scale", "-1"], ["--seed", "x"]],
+    [
+        ["--recorded", "--seed", "1"],
+        ["--scale", "0"],
+        ["--scale", "-1"],
+        ["--scale", "1001"],
+        ["--seed", "x"],
+    ],
 )
 def test_cli_rejects_bad_arguments(tmp_path: Path, args: list[str]) -> None:
     done = run_cli("simulate", *args, "--out", str(tmp_path / "x"))
     assert done.returncode == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_writes_drafts_files_into_a_folder_without_drafts_only(tmp_path: Path) -> None:
+    out = tmp_path / "drafts"
+    done = run_cli("simulate", "--seed", "3", "--scale", "0.03", "--drafts", str(out))
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written and all(name.endswith(".jsonl") for name in written)
+    assert f"in {len(written)} files" in done.stdout
+    done = run_cli("simulate", "--seed", "4", "--scale", "0.03", "--drafts", str(out))
+    assert done.returncode == 2 and "already holds drafts" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == written

@@ -12,6 +12,9 @@ from louyu_research.sample import simulate as sim
 
 from .common import usage_error
 
+#: The largest scale (about 236 million events; scale 424 makes about 100 million).
+MAX_SCALE = 1000
+
 
 def simulate(
     out: Annotated[Path, typer.Option("--out", help="Folder of the new log (created).")] = Path(
@@ -43,17 +46,33 @@ def simulate(
             "received (louyu intake takes them in).",
         ),
     ] = None,
+    drafts: Annotated[
+        Path | None,
+        typer.Option(
+            "--drafts",
+            help="Write no log: the drafts as JSON Lines into this folder, one file per recorded "
+            "month (YYYY-MM.jsonl, a batch for `louyu append`); the folder must hold no .jsonl yet.",
+        ),
+    ] = None,
 ) -> None:
-    """Generate a synthetic but believable event log (2014–2018) and its README.md."""
+    """Generate a synthetic but believable event log (2014–2018) and its README.md.
+
+    Memory grows with the simulated world and one month's drafts, not with all the events:
+    about 18 MB per unit of scale (about 230,000 events)."""
     if returns is not None:
+        if drafts is not None:
+            usage_error("--returns and --drafts write different things; pass one of them")
         _write_returns(out, returns, force=force, seed=seed, scale=scale, recorded=recorded)
         return
     if recorded and (seed is not None or scale is not None):
         usage_error("--recorded fixes the seed and scale; do not pass --seed or --scale with it")
     seed = sim.RECORDED_SEED if seed is None else seed
     scale = sim.RECORDED_SCALE if scale is None else scale
-    if not scale > 0 or scale > 100:
-        usage_error(f"--scale must be in (0, 100], got {scale:g}")
+    if not scale > 0 or scale > MAX_SCALE:
+        usage_error(f"--scale must be in (0, {MAX_SCALE}], got {scale:g}")
+    if drafts is not None:
+        _write_drafts(drafts, seed, scale)
+        return
     if out.exists() and not out.is_dir():
         usage_error(f"{out} exists and is not a folder")
     if out.is_dir() and any(p.name != ".gitkeep" for p in out.iterdir()):
@@ -106,6 +125,20 @@ def _write_returns(
         f"{manifest['received'].max()} to {folder}, listed in order in {folder / MANIFEST}, "
         f"in {time.perf_counter() - start:.0f} s; take them in with "
         f"`louyu intake KIND FILE... --month M --apply` in that order"
+    )
+
+
+def _write_drafts(folder: Path, seed: int, scale: float) -> None:
+    if folder.exists() and not folder.is_dir():
+        usage_error(f"{folder} exists and is not a folder")
+    if folder.is_dir() and any(p.name.endswith((".jsonl", ".jsonl.tmp")) for p in folder.iterdir()):
+        usage_error(f"{folder} already holds drafts (.jsonl); choose an empty folder")
+    start = time.perf_counter()
+    result = sim.simulate(seed, scale)
+    files, n = sim.write_drafts(result, folder)
+    typer.echo(
+        f"wrote {n} drafts ({result.buildings} buildings, {result.tenants} tenants) in {files} files "
+        f"to {folder} in {time.perf_counter() - start:.0f} s (seed {seed}, scale {scale:g})"
     )
 
 

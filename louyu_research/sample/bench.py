@@ -13,7 +13,9 @@ option whose cost is not replay's. Each timed phase runs in a fresh Python proce
 warm in memory), and reports its own wall time and peak resident memory
 (`resource.getrusage`).
 
-Phases: `append` (generate + append; throughput in events/s), `cold` (replay with the Parquet
+Phases: `generate` (the simulator alone, its drafts streamed batch by batch to the null device;
+beside it `generate_held`, the same with every draft kept until the end), `append` (generate +
+append; throughput in events/s), `cold` (replay with the Parquet
 cache removed: parse every JSON segment, write the cache, replay), `warm` (replay from the cache),
 `panel` (the 60-month BuildingMonth panel from the cache, preparation included),
 `replay_and_panel` (both in one process, sharing the preparation: what an indicators run does),
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -87,6 +90,27 @@ def phase_append(log_dir: Path, seed: int, scale: float) -> dict[str, Any]:
         "buildings": sim.buildings,
         "tenancies": sim.tenancies,
     }
+
+
+def phase_generate(seed: int, scale: float, hold: bool) -> dict[str, Any]:
+    """Generation alone, no log: the drafts made batch by batch (one recorded month each) and
+    written to the null device; with `hold`, the baseline: every draft kept in one list until
+    the end, as a generator that puts all of them in order at once must at least."""
+    from .simulate import simulate
+
+    t0 = time.perf_counter()
+    sim = simulate(seed, scale)
+    held: list[bytes] = []
+    size = 0
+    with open(os.devnull, "wb") as sink:
+        for batch in sim.batches():
+            if hold:
+                held.extend(batch)
+            for line in batch:
+                sink.write(line)
+                size += len(line) + 1
+            del batch  # not kept while the next month is made
+    return {"seconds": time.perf_counter() - t0, "events": sim.events, "bytes": size}
 
 
 def _as_of(months: int) -> date:
@@ -381,6 +405,8 @@ def report_intake(r: dict[str, Any]) -> str:
 
 PHASES = {
     "append": lambda a: phase_append(a.dir, a.seed, a.scale),
+    "generate": lambda a: phase_generate(a.seed, a.scale, hold=False),
+    "generate_held": lambda a: phase_generate(a.seed, a.scale, hold=True),
     "cold": lambda a: phase_replay(a.dir, a.months, cold=True),
     "warm": lambda a: phase_replay(a.dir, a.months, cold=False),
     "panel": lambda a: phase_panel(a.dir, a.months),
@@ -413,6 +439,8 @@ def _run_phase(name: str, log_dir: Path, args: argparse.Namespace) -> dict[str, 
 
 
 PHASE_ORDER = (
+    "generate",
+    "generate_held",
     "append",
     "read_ndjson",
     "read_duckdb",
@@ -477,7 +505,8 @@ def main(argv: list[str] | None = None) -> None:
         result["peak_mb"] = round(_peak_mb(), 1)
         print(json.dumps(result))
         return
-    phases = [p for p in PHASE_ORDER if not (args.log is not None and p == "append")]
+    made_here = ("generate", "generate_held", "append")  # phases of a log the run makes itself
+    phases = [p for p in PHASE_ORDER if not (args.log is not None and p in made_here)]
     if args.only:
         wanted = [p.strip() for p in args.only.split(",") if p.strip()]
         unknown = sorted(set(wanted) - set(PHASES))
@@ -634,6 +663,13 @@ def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             "peak MB per million events: "
             + ", ".join(f"{k} {peak[k] / per_m:,.0f}" for k in mem)
             + " (compare two scales for the growth)"
+        )
+    if "generate" in r and "generate_held" in r:
+        g, h = r["generate"], r["generate_held"]
+        lines.append(
+            f"generate ({g['bytes'] / 1e9:.2f} GB of drafts to the null device): streamed "
+            f"{g['seconds']:.1f} s, peak {g['peak_mb']:,.0f} MB; every draft held (baseline) "
+            f"{h['seconds']:.1f} s, peak {h['peak_mb']:,.0f} MB"
         )
     lines.append(
         "wall times on a shared 2-core machine; cpu = user + system time of the phase's process; "

@@ -7,32 +7,58 @@ in-scope buildings pay each year the designed share of the city's budget revenue
 (`calibration.TAX_SHARE_PATH`, `calibration.CITY_REVENUE`). The city's monthly revenue is its
 yearly revenue spread by seasonality.
 
-Reads the world; knows nothing of events or recording.
+Reads the world; knows nothing of events or recording. The amounts are kept compact
+(`TaxTable`: one float per tenancy-month, no object per amount), since a city-scale world has
+tens of millions of them.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from array import array
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .calibration import CITY_REVENUE, CITY_SEASON, INDUSTRY_TAX, TAX_SHARE_PATH, TENANT_SEASON
 from .timeline import MONTHS, interp, month_end, month_of, month_start, year_months
 from .world import World, in_scope
 
-#: Monthly tax per tenancy (its index in `World.tenancies`) → {month index: yuan}.
-TenancyTax = dict[int, dict[int, float]]
+
+@dataclass
+class TaxTable:
+    """Monthly tax per tenancy (its index in `World.tenancies`), compact.
+
+    Tenancy `i` owns the slots `offset[i]` to `offset[i + 1]` of `amount`, one per month from
+    month index `first[i]` on; a slot holds the month's tax in yuan, or NaN when nothing is
+    reported that month (amounts under ¥1, or a month the tenancy does not reach).
+    """
+
+    first: array[int]
+    offset: array[int]
+    amount: array[float]
+    reported: int  # how many slots hold an amount
+
+    def months(self, i: int) -> range:
+        """The slots of tenancy `i`."""
+        return range(self.offset[i], self.offset[i + 1])
+
+    def of(self, i: int) -> dict[int, float]:
+        """Tenancy `i`'s tax as {month index: yuan}, in month order."""
+        first, start = self.first[i], self.offset[i]
+        return {first + j - start: a for j in self.months(i) if (a := self.amount[j]) == a}
 
 
-def tenancy_tax(w: World) -> TenancyTax:
+def tenancy_tax(w: World) -> TaxTable:
     """Monthly tax per tenancy, calibrated to the city (amounts under ¥1 are not reported)."""
     rng = random.Random(f"louyu:{w.seed}:tax")
-    raw: TenancyTax = {}
+    first_of, offset, raw = array("h"), array("q", [0]), array("d")
+    nan = math.nan
     in_scope_raw = [0.0] * MONTHS
     scope = {
-        (b.building_id, m): in_scope(b, month_end(m)) for b in w.buildings for m in range(MONTHS)
+        b.building_id: bytes(in_scope(b, month_end(m)) for m in range(MONTHS)) for b in w.buildings
     }
-    for i, ten in enumerate(w.tenancies):
+    for ten in w.tenancies:
         t, b = ten.tenant, ten.building
         # the many grow, the few giants (real estate, old industry) stagnate: more buildings
         # cross ¥10 m a year as the plan goes on
@@ -41,11 +67,12 @@ def tenancy_tax(w: World) -> TenancyTax:
         base = b.intensity * INDUSTRY_TAX.get(t.key, 1.0) * t.size
         first = max(0, month_of(ten.start))
         last = MONTHS - 1 if ten.end is None else min(MONTHS - 1, month_of(ten.end))
-        series: dict[int, float] = {}
+        in_scope_on = scope[b.building_id]
         for m in range(first, last + 1):
             ms, me = month_start(m), month_end(m)
             lo, hi = max(ms, ten.start), min(me, (ten.end - timedelta(days=1)) if ten.end else me)
             if hi < lo:
+                raw.append(nan)
                 continue
             frac = ((hi - lo).days + 1) / ((me - ms).days + 1)
             mid = lo + (hi - lo) / 2
@@ -55,10 +82,11 @@ def tenancy_tax(w: World) -> TenancyTax:
                 amount *= 0.4 + 0.1 * (m - first)  # a young firm ramps up
             if declining and ten.end and (ten.end - ms).days < 200:
                 amount *= 0.35  # business falls before the move-out (an at-risk signal)
-            series[m] = amount
-            if scope[(b.building_id, m)]:
+            raw.append(amount)
+            if in_scope_on[m]:
                 in_scope_raw[m] += amount
-        raw[i] = series
+        first_of.append(first)
+        offset.append(len(raw))
     # scale: a factor per month, log-linear between mid-year anchors, so that each year's
     # in-scope total is the designed share of the city's revenue
     noise = {y: rng.uniform(-0.002, 0.002) for y in TAX_SHARE_PATH}
@@ -70,11 +98,19 @@ def tenancy_tax(w: World) -> TenancyTax:
             got = sum(in_scope_raw[m] * factor[m] for m in year_months(y))
             anchors[y] *= want[y] / max(got, 1.0)
     factor = _monthly_factor(anchors)
-    out: TenancyTax = {}
-    for i, series in raw.items():
-        scaled = {m: round(a * factor[m], 2) for m, a in series.items()}
-        out[i] = {m: a for m, a in scaled.items() if a >= 1.0}
-    return out
+    reported = 0
+    for i, first in enumerate(first_of):  # scaled in place: no second copy
+        start = offset[i]
+        for j in range(start, offset[i + 1]):
+            a = raw[j]
+            if a == a:  # not NaN
+                a = round(a * factor[first + j - start], 2)
+                if a >= 1.0:
+                    raw[j] = a
+                    reported += 1
+                else:
+                    raw[j] = nan
+    return TaxTable(first_of, offset, raw, reported)
 
 
 def _monthly_factor(anchors: dict[int, float]) -> list[float]:

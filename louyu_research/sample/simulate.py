@@ -18,7 +18,15 @@ every command, notebook and report can run on. The generator is deterministic: t
 What the sample is made of and calibrated to is `calibration` (the city's facts in
 `jiaxing.toml`), its calendar `timeline`. `write_log` appends the drafts with
 `EventLog.append`, one batch per UTC month of `recorded_at`, so the log validates every event
-exactly as it would a real writer's; `readme` writes the sample's `events/README.md`.
+exactly as it would a real writer's; `write_drafts` writes the same batches as JSON Lines files
+instead (one per month, what `louyu append` takes); `readme` writes the sample's
+`events/README.md`.
+
+Memory: the drafts are never all held. The world (buildings, tenants, tenancies), the drafts
+other than the monthly tax reports (a few per building and tenancy) and each tenancy-month's
+tax as one float are; the monthly tax reports (94 % of the events) are made a business month
+at a time when the batches are written (`Recorder.segments`), so one month's drafts are held
+at a time.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ __all__ = [
     "make_uscc",
     "readme",
     "simulate",
+    "write_drafts",
     "write_log",
     "yearly_summary",
 ]
@@ -64,17 +73,16 @@ def simulate(seed: int = RECORDED_SEED, scale: float = RECORDED_SCALE) -> Simula
     w = make_world(seed, scale)
     r = record(w, tenancy_tax(w))
     findings, retracted = correct(r, w)
-    lines, segments = r.finish()
     return Simulation(
         seed=seed,
         scale=scale,
-        lines=lines,
-        segments=segments,
         findings=findings,
         retracted=retracted,
         buildings=len(w.buildings),
         tenants=len(w.tenant_list),
         tenancies=len(w.tenancies),
+        events=len(r.items) + r.tax.reported,
+        recorder=r,
     )
 
 
@@ -83,7 +91,29 @@ def write_log(sim: Simulation, out: str | Path) -> EventLog:
     log = EventLog.init(out)
     for batch in sim.batches():
         log.append(batch)
+        del batch  # not kept while the next month is made
     return log
+
+
+def write_drafts(sim: Simulation, out: str | Path) -> tuple[int, int]:
+    """The simulation's drafts as JSON Lines files in folder `out` (created), one per log
+    segment (`YYYY-MM.jsonl`, the UTC month of `recorded_at`), each a batch `louyu append`
+    takes; appended in name order they make the log `write_log` makes. A file is written
+    under a temporary name and renamed when complete. Returns (files, drafts) written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = drafts = 0
+    for name, batch in sim.segments():
+        path = out / f"{name}.jsonl"
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as f:
+            for line in batch:
+                f.write(line)
+                f.write(b"\n")
+        tmp.replace(path)
+        files, drafts = files + 1, drafts + len(batch)
+        del batch  # not kept while the next month is made
+    return files, drafts
 
 
 def clear_log_folder(path: Path) -> None:

@@ -84,7 +84,7 @@ def property_manager(rng: random.Random, company: str = "物业服务有限公�
     return f"{CITY.name}{rng.choice(CITY.names.building_words)}{company}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Building:
     building_id: str
     name: str
@@ -132,7 +132,7 @@ class Building:
         return sum(t.area for t in self.tenancies if t.end is None)
 
 
-@dataclass
+@dataclass(slots=True)
 class Tenant:
     tenant_id: str
     name: str
@@ -145,7 +145,7 @@ class Tenant:
     giant: bool = False  # one of the few very large payers
 
 
-@dataclass
+@dataclass(slots=True)
 class Tenancy:
     tenant: Tenant
     building: Building
@@ -595,8 +595,12 @@ class World:
         return level
 
     def relocated_tenant(self, b: Building, m: int) -> Tenant | None:
+        """The first tenant in `relocating` (in the order they left) that left before month
+        m, from another building, and was never in `b`; it is no longer relocating."""
         for i, (t, since, old) in enumerate(self.relocating):
-            if since < m and old is not b and all(x.tenant is not t for x in b.tenancies):
+            if since >= m:  # this month's and later ones follow: the list is in month order
+                break
+            if old is not b and all(x.tenant is not t for x in b.tenancies):
                 del self.relocating[i]
                 return t
         return None
