@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from louyu_research.city.profile import City, default_city
 
@@ -144,6 +144,7 @@ class Repaired(list[tuple[str, int]]):
     """What `repair` cut: (segment, bytes) per segment; `head` says how HEAD was rewritten."""
 
     head: str | None = None
+    index: str | None = None
 
 
 def segment_of(recorded_at: datetime) -> str:
@@ -884,6 +885,12 @@ class EventLog:
             elif done:
                 with storage(self.path, "sync the log folder"):
                     _fsync_dir(self.path)
+            with storage(
+                self.path / INDEX_FOLDER, "rebuild the append index", "the log is repaired"
+            ):
+                _, reason = self._append_index(self.checked_head(), deep=True)
+            if reason is not None and reason != "missing":
+                done.index = f"rebuilt the append index from the log ({reason})"
             return done
 
     def verify(self) -> Findings:
@@ -894,7 +901,32 @@ class EventLog:
         checked and why, e.g. a writer appending meanwhile)."""
         from .verify import verify_log
 
-        return verify_log(self)
+        findings = verify_log(self)
+        if not findings:
+            note = self._refresh_index()
+            if note:
+                findings.notes.append(note)
+        return findings
+
+    def _refresh_index(self) -> str | None:
+        """Check the append index deeply (every run re-hashed) and rebuild it if it is unusable,
+        when no writer holds the lock; what was done, when worth saying."""
+        lock = FileLock(str(self.path / ".lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None  # a writer is at work: it checks the index itself
+        except OSError as err:
+            return f"the append index was not checked ({err.strerror}): the next append checks it"
+        try:
+            _, reason = self._append_index(self.checked_head(), deep=True)
+        except (OSError, LogError) as err:
+            return f"the append index could not be rebuilt ({ev.one_line(str(err))})"
+        finally:
+            _quietly(lock.release)
+        if reason is None or reason == "missing":
+            return None
+        return f"the append index was rebuilt from the log ({reason})"
 
     def stats(self) -> dict[str, Any]:
         head = self.checked_head()
