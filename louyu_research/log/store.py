@@ -7,6 +7,7 @@ Layout of a log folder (`events/` by default)::
     2016-04.jsonl       one segment per UTC month of `recorded_at`, one canonical event a line
     2016-03.jsonl.gz    a sealed segment (every one but the newest), optionally gzip-compressed
     .lock  .cache/      writer lock; disposable Parquet copies of sealed segments (`cache`)
+    .index/             the append index: what a batch is checked against (`index`)
 
 Why a HEAD file: a batch is written to the segments first, fsynced, and only then HEAD is
 replaced atomically (write, fsync, rename). Readers read no further than HEAD, so a writer
@@ -551,7 +552,8 @@ class EventLog:
                 continue
             prev_seq += 1
             record["seq"] = prev_seq
-            record["recorded_at"] = _rfc3339(recorded)
+            if recorded is not draft.recorded_at:  # else the record holds it, written alike
+                record["recorded_at"] = _rfc3339(recorded)
             prev_hash, line = ev.sealed_line(prev_hash, record)
             record["hash"] = prev_hash
             result.appended.append(record)
