@@ -87,10 +87,17 @@ def is_valid_uscc(code: str) -> bool:
     return _USCC_CHARS[(31 - total % 31) % 31] == code[17]
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _fails_uscc(value: str) -> bool:
+    """Looks like a USCC (its shape) but fails the check digit; memoised, as a tenant's id
+    comes back every month."""
+    return _USCC_SHAPE.fullmatch(value) is not None and not is_valid_uscc(value)
+
+
 def _check_tenant_id(value: str) -> str:
     # Only what looks like a USCC is held to its check digit: other ids (individuals,
     # branches without a code) are legitimate stable strings chosen by the writer.
-    if _USCC_SHAPE.fullmatch(value) and not is_valid_uscc(value):
+    if _fails_uscc(value):
         raise ValueError(
             "looks like a unified social credit code but fails its GB 32100-2015 check digit"
         )

@@ -479,9 +479,8 @@ def run_append_phases(args: argparse.Namespace, src: Path, work: Path) -> None:
         f"{'in process s':>14}{'with start-up s':>17}{'peak MB':>10}",
     ]
     for label, step, res in rows:
-        what = "first (index built, month sealed)" if step == "first" else "second (steady)"
         lines.append(
-            f"{label:<28}{what[:8]:<8}{res['head_seq']:>12,}{res['seconds']:>14.2f}"
+            f"{label:<28}{step:<8}{res['head_seq']:>12,}{res['seconds']:>14.2f}"
             f"{res['process_seconds']:>17.2f}{res['peak_mb']:>10,.0f}"
         )
     lines.append(
