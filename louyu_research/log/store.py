@@ -256,6 +256,7 @@ class EventLog:
             _write_atomic(
                 p / "log.json", (json.dumps(options, indent=2, ensure_ascii=False) + "\n").encode()
             )
+            AppendIndex.empty(p).commit(Head())  # an empty log's index: nothing to rebuild
         return cls(p, city=city)
 
     # --- HEAD and segments -----------------------------------------------------------------------
