@@ -20,6 +20,16 @@ cache removed: parse every JSON segment, write the cache, replay), `warm` (repla
 `naive_replay` and `naive_panel` (json.loads per line and a dict-based fold, the obvious way).
 Targets: warm replay + panel ≥ 20× faster than the naive fold; cold replay ≤ 1.5× of
 `pl.read_ndjson`.
+
+    python -m louyu_research.sample.bench --log DIR [--dir SCRATCH]
+
+runs only the append phases against an existing log with plain segments (never written:
+copies are made under a temporary folder): `append_batch` (one 100,000-event validated batch
+into a new log, beside a raw fsynced write of the bytes it stored; target ≥ 50,000 events/s),
+`append_onto` (1,000 tax reports onto a copy of the log and onto its 12-month prefix, twice:
+the first builds the append index and seals the last month, the second is the steady state;
+target < 1 s plus start-up, peak memory flat in the log's size) and `verify` (on the prefix,
+beside sha256 over the same bytes).
 """
 
 from __future__ import annotations
