@@ -362,3 +362,12 @@ def test_an_edited_sealed_segment_is_hashed_again_and_parsed(tmp_path, monkeypat
     frame = EventLog(path).read()
     assert "2015-01.jsonl" in parsed  # its recorded digest no longer holds
     assert 9001.0 in frame["amount_yuan"].to_list()
+
+
+def test_a_rebuild_refuses_a_log_with_a_sealed_segment_missing(tmp_path):
+    path = small_log(tmp_path, months=4)
+    (path / "2015-02.jsonl.gz").unlink()
+    shutil.rmtree(path / ".index")
+    with pytest.raises(store.LogDamaged, match="events are missing"):
+        EventLog(path).append([tax(T1, "B1", "2030-01", 1.0, None)])
+    assert head_of(path)["seq"] == 12  # nothing appended

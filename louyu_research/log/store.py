@@ -702,6 +702,7 @@ class EventLog:
         elif folder.exists():
             folder.unlink()
         index = AppendIndex.empty(self.path)
+        expected = 1
         for name in self._acknowledged_segments(head):
             if name == head.segment:
                 part = Part.of(
@@ -709,8 +710,19 @@ class EventLog:
                 )
             else:
                 part = self._sealed_frame(name)
+            if part.first and part.first != expected:  # as `scan`: no segment may be missing
+                raise LogDamaged(
+                    f"{self.path / name}: starts at seq {part.first}, but the segments before it "
+                    f"end at seq {expected - 1}: events are missing; run `louyu verify`"
+                )
             if part.first:
                 index.add(self._index_frame(part.frame), {name: [part.first, part.last]})
+                expected = part.last + 1
+        if expected - 1 != head.seq:
+            raise LogDamaged(
+                f"{self.path / 'HEAD'}: acknowledges seq {head.seq}, but the segments hold events "
+                f"up to seq {expected - 1}; run `louyu verify`"
+            )
         index.commit(head)
         return index
 
