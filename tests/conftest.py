@@ -12,11 +12,12 @@ os.environ.setdefault("LOUYU_FONT_DIR", str(ROOT / ".venv" / "share" / "louyu-fo
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file of a log folder except the disposable cache and the lock: for byte-for-byte checks."""
+    """Every file of a log folder except the disposable cache and append index and the lock:
+    for byte-for-byte checks."""
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and ".cache" not in p.parts and p.name != ".lock"
+        if p.is_file() and ".cache" not in p.parts and ".index" not in p.parts and p.name != ".lock"
     }
 
 

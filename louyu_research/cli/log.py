@@ -109,7 +109,9 @@ def repair(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
         typer.echo(f"removed {nbytes} unacknowledged byte(s) from {name}")
     if done.head:
         typer.echo(done.head)
-    if not done and not done.head:
+    if done.index:
+        typer.echo(done.index)
+    if not done and not done.head and not done.index:
         typer.echo("nothing to repair")
 
 

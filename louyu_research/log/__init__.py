@@ -4,8 +4,9 @@
 door); `store` appends batches atomically to hash-chained JSON Lines segments and reads
 events back as Polars frames; `chain` reads HEAD and segments and checks HEAD against the
 chain; `verify` checks a snapshot and plans repairs; `cache` keeps checked Parquet copies of
-sealed segments; `faults` turns what goes wrong into one-line errors. Nothing here knows
-about replay, indicators or reports.
+sealed segments; `index` keeps what append checks a batch against (ids, references); `faults`
+turns what goes wrong into one-line errors. Nothing here knows about replay, indicators or
+reports.
 """
 
 from __future__ import annotations

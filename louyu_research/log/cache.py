@@ -14,6 +14,16 @@ segment. A reader reads a copy's bytes once, checks them and scans them from mem
 concurrent reader that removes a stale copy can never pull a file from under it. A copy that
 cannot be written (read-only folder, no space, a file where `.cache` should be) is simply not
 kept: the segment is parsed each time instead.
+
+A copy is written when its segment is sealed (by the append that starts the next month), so
+readers parse only the growing head segment. Which copy belongs to a segment needs the
+segment's digest; hashing every sealed segment on every open would read the whole log, so
+the digest is recorded beside the copies (`<segment file>.digest`) with the file's stat
+(device, inode, size, mtime, ctime) and trusted while the stat is unchanged — the check git
+makes of its index. A write to the segment changes mtime and ctime (ctime cannot be set back
+by hand), so an edited segment is hashed again and finds no copy; a copied folder (`cp -r`,
+another machine) has new stats, so its segments are hashed once — hashed, not parsed — and
+their copies used.
 """
 
 from __future__ import annotations
@@ -21,7 +31,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +47,9 @@ from . import catalogue as ev
 FRAME_TAG = hashlib.sha256(repr(list(ev.EVENT_FRAME_SCHEMA.items())).encode()).hexdigest()[:8]
 _DIGITS = 32
 _STALE_TMP_SECONDS = 3600.0
+#: A segment file's recorded digest, beside the copies: `.cache/2016-04.jsonl.gz.digest`.
+DIGEST_SUFFIX = ".digest"
+_HEX = re.compile(f"[0-9a-f]{{{_DIGITS}}}")
 
 
 def digest(data: bytes) -> str:
@@ -66,16 +81,49 @@ class SegmentCache:
         self._digests: dict[tuple[str, int, int, int, int, int], str] = {}
 
     def source_digest(self, stored: Path, read: Callable[[], bytes]) -> tuple[str, bytes | None]:
-        """The content digest of a stored segment file, and its bytes when they were read now."""
+        """The content digest of a stored segment file, and its bytes when they were read now.
+
+        A digest recorded beside the copies (`<segment file>.digest`) is trusted while the
+        file's stat is the recorded one (device, inode, size, mtime, ctime — the check git
+        makes of its index): any write to the file, a rename over it or a copy of the folder
+        changes it, and the file is then hashed again (hashed, not parsed)."""
         st = stored.stat()
         key = (str(stored), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         known = self._digests.get(key)
         if known is not None:
             return known, None
+        stat = list(key[1:])
+        known = self._recorded(stored.name, stat)
+        if known is not None:
+            self._digests[key] = known
+            return known, None
         data = read()
         value = digest(data)
         self._digests[key] = value
+        self._record(stored.name, stat, value)
         return value, data
+
+    def _recorded(self, stored_name: str, stat: list[int]) -> str | None:
+        try:
+            obj = json.loads((self.folder / (stored_name + DIGEST_SUFFIX)).read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(obj, dict) or obj.get("stat") != stat:
+            return None
+        value = obj.get("digest")
+        return value if isinstance(value, str) and _HEX.fullmatch(value) else None
+
+    def _record(self, stored_name: str, stat: list[int], value: str) -> None:
+        """Record a digest with the stat it holds for (best effort: never an error)."""
+        final = self.folder / (stored_name + DIGEST_SUFFIX)
+        tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+        try:
+            self.folder.mkdir(exist_ok=True)
+            tmp.write_text(json.dumps({"stat": stat, "digest": value}))
+            os.replace(tmp, final)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
     def load(self, name: str, source: str) -> Part | None:
         """The checked copy of segment `name` with content digest `source`, or None."""
@@ -134,7 +182,7 @@ class SegmentCache:
                 fresh_tmp = (
                     path.name.endswith(".tmp") and now - path.stat().st_mtime < _STALE_TMP_SECONDS
                 )  # perhaps another process is writing it right now
-                if path.name != keep and not fresh_tmp:
+                if path.name != keep and not fresh_tmp and not path.name.endswith(DIGEST_SUFFIX):
                     path.unlink(missing_ok=True)
         except OSError:
             pass

@@ -87,10 +87,17 @@ def is_valid_uscc(code: str) -> bool:
     return _USCC_CHARS[(31 - total % 31) % 31] == code[17]
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _fails_uscc(value: str) -> bool:
+    """Looks like a USCC (its shape) but fails the check digit; memoised, as a tenant's id
+    comes back every month."""
+    return _USCC_SHAPE.fullmatch(value) is not None and not is_valid_uscc(value)
+
+
 def _check_tenant_id(value: str) -> str:
     # Only what looks like a USCC is held to its check digit: other ids (individuals,
     # branches without a code) are legitimate stable strings chosen by the writer.
-    if _USCC_SHAPE.fullmatch(value) and not is_valid_uscc(value):
+    if _fails_uscc(value):
         raise ValueError(
             "looks like a unified social credit code but fails its GB 32100-2015 check digit"
         )
@@ -124,7 +131,17 @@ _RECORDED_MAX = datetime(DATE_MAX.year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 def _day(value: Any) -> Any:
     """A date written `YYYY-MM-DD` in ASCII digits (not a Unix time, not full-width digits),
     inside the window. Parsed here (pydantic would also take a Unix time in a string), so the
-    strict validator after it sees a `date`; one function, as it runs for every event."""
+    strict validator after it sees a `date`; one function, as it runs for every event, and
+    memoised for text (a month's events share a handful of dates)."""
+    return _day_text(value) if isinstance(value, str) else _day_checked(value)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _day_text(value: str) -> Any:
+    return _day_checked(value)
+
+
+def _day_checked(value: Any) -> Any:
     if isinstance(value, str):
         if not _DATE_TEXT.fullmatch(value):
             raise ValueError("must be a date YYYY-MM-DD (ASCII digits)")
@@ -139,7 +156,16 @@ def _day(value: Any) -> Any:
 
 def _instant(value: Any) -> Any:
     """RFC 3339 only (date, `T`, time with seconds, at most microseconds, `Z` or ±HH:MM), in
-    the window of `recorded_at`."""
+    the window of `recorded_at`; memoised for text (a batch's events often share one)."""
+    return _instant_text(value) if isinstance(value, str) else _instant_checked(value)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _instant_text(value: str) -> Any:
+    return _instant_checked(value)
+
+
+def _instant_checked(value: Any) -> Any:
     if isinstance(value, str):
         if not _RFC3339.fullmatch(value):
             raise ValueError(
@@ -667,9 +693,13 @@ def canonical_json(record: dict[str, Any]) -> str:
     dates as `YYYY-MM-DD`, timestamps as pydantic writes them (RFC 3339, `Z` for UTC).
     A stored line *is* the canonical form of its event, so `verify` can detect any edited byte.
     """
-    return json.dumps(
-        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(record)
+
+
+#: The canonical encoder, made once (`json.dumps` with options builds one per call).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def chain_hash(prev_hash: str, record_without_hash: dict[str, Any]) -> str:

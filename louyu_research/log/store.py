@@ -7,6 +7,7 @@ Layout of a log folder (`events/` by default)::
     2016-04.jsonl       one segment per UTC month of `recorded_at`, one canonical event a line
     2016-03.jsonl.gz    a sealed segment (every one but the newest), optionally gzip-compressed
     .lock  .cache/      writer lock; disposable Parquet copies of sealed segments (`cache`)
+    .index/             the append index: what a batch is checked against (`index`)
 
 Why a HEAD file: a batch is written to the segments first, fsynced, and only then HEAD is
 replaced atomically (write, fsync, rename). Readers read no further than HEAD, so a writer
@@ -39,12 +40,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from louyu_research.city.profile import City, default_city
 
 from . import catalogue as ev
+from . import index as ix
 from .cache import Part, SegmentCache, digest
 from .chain import (
     Head,
@@ -57,6 +60,8 @@ from .chain import (
     segment_names,
 )
 from .faults import LogDamaged, LogError, StorageFault, fault, storage
+from .index import FOLDER as INDEX_FOLDER
+from .index import AppendIndex, IndexInvalid
 
 if TYPE_CHECKING:
     from .verify import Findings
@@ -77,6 +82,15 @@ __all__ = [
 
 FORMAT = "louyu-log/1"
 DEFAULT_LOG = Path("events")
+#: What the append index reads of an event.
+_INDEX_SCHEMA = {
+    "seq": pl.Int64(),
+    "event_id": pl.String(),
+    "type": pl.String(),
+    "building_id": pl.String(),
+    "tenant_id": pl.String(),
+}
+_INDEX_COLUMNS = list(_INDEX_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,7 @@ class Repaired(list[tuple[str, int]]):
     """What `repair` cut: (segment, bytes) per segment; `head` says how HEAD was rewritten."""
 
     head: str | None = None
+    index: str | None = None
 
 
 def segment_of(recorded_at: datetime) -> str:
@@ -241,6 +256,7 @@ class EventLog:
             _write_atomic(
                 p / "log.json", (json.dumps(options, indent=2, ensure_ascii=False) + "\n").encode()
             )
+            AppendIndex.empty(p).commit(Head())  # an empty log's index: nothing to rebuild
         return cls(p, city=city)
 
     # --- HEAD and segments -----------------------------------------------------------------------
@@ -425,16 +441,42 @@ class EventLog:
                         )
                     ]
                 )
-            result = self._prepare(lines, head, now or datetime.now(UTC))
+            with storage(
+                self.path / INDEX_FOLDER, "prepare the append index", "nothing was appended"
+            ):
+                index, _ = self._append_index(head)
+            try:
+                result = self._prepare(lines, head, now or datetime.now(UTC), index)
+            except IndexInvalid:  # the index points where the log does not agree: rebuild it
+                with storage(
+                    self.path / INDEX_FOLDER, "rebuild the append index", "nothing was appended"
+                ):
+                    index = self._rebuild_index(head)
+                result = self._prepare(lines, head, now or datetime.now(UTC), index)
             if result.appended:
                 # only now, with a batch to write: a rejected batch leaves every byte as it was
                 self._cut_unacknowledged_tail(head, warn=True)
                 result.head = self._write(result, head)
+                try:
+                    self._index_batch(result, index)
+                except OSError as err:
+                    result.warnings.append(
+                        str(
+                            fault(
+                                err,
+                                self.path / INDEX_FOLDER,
+                                "update the append index",
+                                "the batch was appended; the next append catches the index up",
+                            )
+                        )
+                    )
             else:
                 result.head = head
             return result
 
-    def _prepare(self, lines: list[str | bytes], head: Head, now: datetime) -> AppendResult:
+    def _prepare(
+        self, lines: list[str | bytes], head: Head, now: datetime, index: AppendIndex
+    ) -> AppendResult:
         problems: list[Problem] = []
         drafts: list[tuple[int, Any]] = []
         for n, line in enumerate(lines, start=1):
@@ -445,7 +487,7 @@ class EventLog:
             except ev.InvalidEvent as err:
                 problems.extend(Problem(n, f, m) for f, m in err.pairs)
 
-        known = self._index([d.event_id for _, d in drafts], head)
+        known = self._known(drafts, index)
         prev_seq, prev_hash = head.seq, head.hash
         prev_time = datetime.fromisoformat(head.recorded_at) if head.recorded_at else None
         latest = datetime.now(UTC) + ev.FUTURE_TOLERANCE
@@ -511,7 +553,8 @@ class EventLog:
                 continue
             prev_seq += 1
             record["seq"] = prev_seq
-            record["recorded_at"] = _rfc3339(recorded)
+            if recorded is not draft.recorded_at:  # else the record holds it, written alike
+                record["recorded_at"] = _rfc3339(recorded)
             prev_hash, line = ev.sealed_line(prev_hash, record)
             record["hash"] = prev_hash
             result.appended.append(record)
@@ -588,6 +631,11 @@ class EventLog:
                         )
                     )
                 )
+        sealed = {n for n in [*by_segment, head.segment] if n is not None and n < new_head.segment}
+        for name in sorted(sealed):
+            # sealed now: its columnar copy is written with it, so no reader parses it again
+            with suppress(OSError, LogError):
+                self._sealed_frame(name)
         return new_head
 
     def _unseal(self, name: str) -> None:
@@ -609,40 +657,161 @@ class EventLog:
             _write_atomic(self.path / (name + ".gz"), buf.getvalue())
             plain.unlink()
 
-    def _index(self, ids: list[str], head: Head) -> _Known:
-        frame = (
-            self.scan(head=head)
-            .select("seq", "event_id", "type", "building_id", "tenant_id")
-            .collect()
-        )
-        known = _Known(
-            key_industries=self.city.key_industry_codes,
-            buildings=set(
-                frame.filter(pl.col("type") == "BuildingRegistered")["building_id"].to_list()
-            ),
-            tenancies=set(
-                frame.filter(pl.col("type") == "TenantMovedIn")
-                .select("tenant_id", "building_id")
-                .iter_rows()
-            ),
-            tenants=set(frame.filter(pl.col("type") == "TenantMovedIn")["tenant_id"].to_list()),
-            all_ids=frame["event_id"],
-        )
-        hits = frame.join(
-            pl.DataFrame({"event_id": ids}, schema={"event_id": pl.String}),
-            on="event_id",
-            how="semi",
-        )
-        if not hits.is_empty():
-            wanted = set(hits["seq"].to_list())
-            for record in self.iter_records():
-                if record["seq"] in wanted:
-                    known.event_ids[record["event_id"]] = {
-                        "seq": record["seq"],
-                        "key": ev.content_key(record),
-                        "recorded_at": datetime.fromisoformat(record["recorded_at"]),
-                    }
+    # --- the append index ---------------------------------------------------------------------
+
+    def _append_index(self, head: Head, *, deep: bool = False) -> tuple[AppendIndex, str | None]:
+        """The append index at `head` (the lock held): loaded and checked, caught up when
+        behind, rebuilt from the log when unusable; and why it was rebuilt (None if it was not)."""
+        try:
+            index = AppendIndex.load(self.path, deep=deep)
+            if index.position(self.path, head) == "behind":
+                self._catch_up(index, head)
+            elif index.restated:
+                index.commit(head)
+            return index, None
+        except IndexInvalid as err:
+            reason = str(err)
+        return self._rebuild_index(head), reason
+
+    def _index_frame(self, frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        return frame.lazy().select(_INDEX_COLUMNS).collect()
+
+    def _catch_up(self, index: AppendIndex, head: Head) -> None:
+        """Index the acknowledged events after the index's position (the gap a crash left)."""
+        start_seg, start = index.head["segment"], int(index.head["offset"])
+        for name in self._acknowledged_segments(head):
+            if start_seg is not None and name < start_seg:
+                continue
+            data = self._segment_bytes(name)
+            if name == head.segment:
+                data = data[: head.offset]
+            if name == start_seg:
+                data = data[start:]
+            frame = self._index_frame(_parse_ndjson(data, self.path / name))
+            if frame.height:
+                index.add(frame, {name: [int(frame["seq"][0]), int(frame["seq"][-1])]})
+        index.commit(head)
+
+    def _rebuild_index(self, head: Head) -> AppendIndex:
+        """A new index of every acknowledged event, one segment at a time (memory: a segment)."""
+        folder = self.path / INDEX_FOLDER
+        if folder.is_dir():
+            (folder / "MANIFEST.json").unlink(missing_ok=True)
+            for path in folder.iterdir():
+                path.unlink(missing_ok=True)
+        elif folder.exists():
+            folder.unlink()
+        index = AppendIndex.empty(self.path)
+        expected = 1
+        for name in self._acknowledged_segments(head):
+            if name == head.segment:
+                part = Part.of(
+                    _parse_ndjson(self._segment_bytes(name)[: head.offset], self.path / name)
+                )
+            else:
+                part = self._sealed_frame(name)
+            if part.first and part.first != expected:  # as `scan`: no segment may be missing
+                raise LogDamaged(
+                    f"{self.path / name}: starts at seq {part.first}, but the segments before it "
+                    f"end at seq {expected - 1}: events are missing; run `louyu verify`"
+                )
+            if part.first:
+                index.add(self._index_frame(part.frame), {name: [part.first, part.last]})
+                expected = part.last + 1
+        if expected - 1 != head.seq:
+            raise LogDamaged(
+                f"{self.path / 'HEAD'}: acknowledges seq {head.seq}, but the segments hold events "
+                f"up to seq {expected - 1}; run `louyu verify`"
+            )
+        index.commit(head)
+        return index
+
+    def _stored_records(self, index: AppendIndex, seqs: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The stored events with these seqs, read from their lines (segments named by the
+        index); an index that points elsewhere is `IndexInvalid`."""
+        by_segment: dict[str, list[tuple[int, int]]] = {}
+        for seq in seqs:
+            where = index.segment_of_seq(seq)
+            if where is None:
+                raise IndexInvalid(f"seq {seq} is in no segment the index knows")
+            by_segment.setdefault(where[0], []).append((seq, where[1]))
+        out: dict[int, dict[str, Any]] = {}
+        for name, wanted in by_segment.items():
+            data = self._segment_bytes(name)
+            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+            for seq, first in wanted:
+                k = seq - first
+                if k >= len(ends):
+                    raise IndexInvalid(f"seq {seq} is not in {name}")
+                begin = int(ends[k - 1]) + 1 if k else 0
+                record = json.loads(data[begin : int(ends[k])])
+                if record.get("seq") != seq:
+                    raise IndexInvalid(f"seq {seq} is not line {k + 1} of {name}")
+                out[seq] = record
+        return out
+
+    def _known(self, drafts: list[tuple[int, Any]], index: AppendIndex) -> _Known:
+        """What the log knows about the facts a batch mentions, asked of the index."""
+        ids: dict[str, str] = {}
+        texts: set[str] = set()
+        for _, d in drafts:
+            ids[ix.event_text(d.event_id)] = d.event_id
+            data = d.data
+            bid = getattr(data, "building_id", None)
+            tid = getattr(data, "tenant_id", None)
+            if bid is not None:
+                texts.add(ix.building_text(bid))
+            if tid is not None:
+                texts.add(ix.tenant_text(tid))
+                if bid is not None:
+                    texts.add(ix.tenancy_text(tid, bid))
+            if d.type == "EventRetracted":
+                ids[ix.event_text(data.event_id)] = data.event_id
+        found = index.find([*ids, *texts])
+        known = _Known(key_industries=self.city.key_industry_codes, all_ids=set())
+        hit_seqs: dict[int, str] = {}
+        for text, seq in found.items():
+            kind, _, rest = text.partition(ix.SEP)
+            if kind == ix.KIND_EVENT:
+                known.all_ids.add(rest)
+                hit_seqs[seq] = rest
+            elif kind == ix.KIND_BUILDING:
+                known.buildings.add(rest)
+            elif kind == ix.KIND_TENANT:
+                known.tenants.add(rest)
+            elif kind == ix.KIND_TENANCY:
+                tenant, _, building = rest.partition(ix.SEP)
+                known.tenancies.add((tenant, building))
+        draft_ids = {d.event_id for _, d in drafts}
+        wanted = [s for s, e in hit_seqs.items() if e in draft_ids]
+        for seq, record in self._stored_records(index, wanted).items():
+            if record.get("event_id") != hit_seqs[seq]:
+                raise IndexInvalid(f"seq {seq} is not event {hit_seqs[seq]!r}")
+            known.event_ids[record["event_id"]] = {
+                "seq": seq,
+                "key": ev.content_key(record),
+                "recorded_at": datetime.fromisoformat(record["recorded_at"]),
+            }
         return known
+
+    def _index_batch(self, result: AppendResult, index: AppendIndex) -> None:
+        """Add an acknowledged batch to the index (after HEAD: the index is never ahead)."""
+        rows = [
+            {
+                "seq": r["seq"],
+                "event_id": r["event_id"],
+                "type": r["type"],
+                "building_id": r["data"].get("building_id"),
+                "tenant_id": r["data"].get("tenant_id"),
+            }
+            for r in result.appended
+        ]
+        segments: dict[str, list[int]] = {}
+        for (seg, _), r in zip(result.lines, result.appended, strict=True):
+            have = segments.get(seg)
+            segments[seg] = [have[0] if have else r["seq"], r["seq"]]
+        index.add(pl.DataFrame(rows, schema=_INDEX_SCHEMA), segments)
+        index.commit(result.head)
 
     # --- tail, repair, verify ---------------------------------------------------------------------
 
@@ -731,6 +900,12 @@ class EventLog:
             elif done:
                 with storage(self.path, "sync the log folder"):
                     _fsync_dir(self.path)
+            with storage(
+                self.path / INDEX_FOLDER, "rebuild the append index", "the log is repaired"
+            ):
+                _, reason = self._append_index(self.checked_head(), deep=True)
+            if reason is not None and reason != "missing":
+                done.index = f"rebuilt the append index from the log ({reason})"
             return done
 
     def verify(self) -> Findings:
@@ -741,7 +916,32 @@ class EventLog:
         checked and why, e.g. a writer appending meanwhile)."""
         from .verify import verify_log
 
-        return verify_log(self)
+        findings = verify_log(self)
+        if not findings:
+            note = self._refresh_index()
+            if note:
+                findings.notes.append(note)
+        return findings
+
+    def _refresh_index(self) -> str | None:
+        """Check the append index deeply (every run re-hashed) and rebuild it if it is unusable,
+        when no writer holds the lock; what was done, when worth saying."""
+        lock = FileLock(str(self.path / ".lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None  # a writer is at work: it checks the index itself
+        except OSError:
+            return None  # no lock can be taken (a read-only log): nobody appends to it here
+        try:
+            _, reason = self._append_index(self.checked_head(), deep=True)
+        except (OSError, LogError) as err:
+            return f"the append index could not be rebuilt ({ev.one_line(str(err))})"
+        finally:
+            _quietly(lock.release)
+        if reason is None or reason == "missing":
+            return None
+        return f"the append index was rebuilt from the log ({reason})"
 
     def stats(self) -> dict[str, Any]:
         head = self.checked_head()
@@ -776,7 +976,7 @@ class _Known:
     buildings: set[str] = field(default_factory=set)
     tenancies: set[tuple[str, str]] = field(default_factory=set)
     tenants: set[str] = field(default_factory=set)
-    all_ids: Any = None  # a Series of the log's event ids (for retraction targets)
+    all_ids: set[str] | None = None  # the stored event ids a batch names (retraction targets)
     event_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
     key_industries: tuple[str, ...] | None = None  # the city's; None: not checked
 
@@ -825,7 +1025,7 @@ class _Known:
     def _has_id(self, event_id: str) -> bool:
         if self.all_ids is None:
             return event_id in self.event_ids
-        return bool((self.all_ids == event_id).any())
+        return event_id in self.all_ids
 
     def learn(self, type_: str, data: Any) -> None:
         if type_ == "BuildingRegistered":

@@ -123,5 +123,5 @@ def clear_log_folder(path: Path) -> None:
             (".jsonl", ".jsonl.gz", ".tmp")
         ):
             p.unlink()
-        elif p.name == ".cache" and p.is_dir():
+        elif p.name in (".cache", ".index") and p.is_dir():
             shutil.rmtree(p)
