@@ -354,3 +354,22 @@ def normalised(data: dict) -> dict:
         k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
         for k, v in data.items()
     }
+
+
+def test_a_building_on_a_street_the_city_does_not_have_is_refused(tmp_path):
+    """Every street-level figure needs the street's reporting area: a street outside the city's
+    divisions would make them fail later, so the log refuses it at the door."""
+    log = new_log(tmp_path)
+    seed(log)
+    before = snapshot(log.path)
+    update = envelope("upd-B1", "BuildingUpdated", "2016-02-01", None,
+                      {"building_id": "B1", "street": "1900-01-01"})  # fmt: skip
+    with pytest.raises(AppendRejected) as err:
+        log.append([building("B9", rec=None, street="新兴路街道"), update])
+    problems = [(p.line, p.field, p.message) for p in err.value.problems]
+    assert len(problems) == 2, problems
+    assert problems[0][:2] == (1, "data.street") and "closest: 新兴街道" in problems[0][2]
+    assert problems[1][:2] == (2, "data.street") and "'1900-01-01'" in problems[1][2]
+    assert snapshot(log.path) == before
+    done = log.append([building("B9", rec=None, street="解放街道")])
+    assert [e["event_id"] for e in done.appended] == ["reg-B9"]

@@ -87,6 +87,11 @@ class City:
     def key_industry_codes(self) -> tuple[str, ...]:
         return tuple(k.code for k in self.key_industries)
 
+    @property
+    def street_names(self) -> frozenset[str]:
+        """The streets and towns of the divisions table: where a building may stand."""
+        return frozenset(reference.street_areas(self.divisions).get_column("street").to_list())
+
     def key_industry_label(self, code: str, lang: Lang = "zh") -> str:
         """The name of a key industry in `lang`; `other` and unknown codes as themselves."""
         for k in self.key_industries:

@@ -28,6 +28,7 @@ what to do (`faults`); a failed append is rolled back to HEAD, so nothing is los
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import io
 import json
@@ -768,7 +769,11 @@ class EventLog:
             if d.type == "EventRetracted":
                 ids[ix.event_text(data.event_id)] = data.event_id
         found = index.find([*ids, *texts])
-        known = _Known(key_industries=self.city.key_industry_codes, all_ids=set())
+        known = _Known(
+            key_industries=self.city.key_industry_codes,
+            streets=self.city.street_names,
+            all_ids=set(),
+        )
         hit_seqs: dict[int, str] = {}
         for text, seq in found.items():
             kind, _, rest = text.partition(ix.SEP)
@@ -979,6 +984,7 @@ class _Known:
     all_ids: set[str] | None = None  # the stored event ids a batch names (retraction targets)
     event_ids: dict[str, dict[str, Any]] = field(default_factory=dict)
     key_industries: tuple[str, ...] | None = None  # the city's; None: not checked
+    streets: frozenset[str] | None = None  # the city's streets and towns; None: not checked
 
     def check(self, type_: str, data: Any, batch_ids: Any) -> list[tuple[str, str]]:
         out = []
@@ -991,6 +997,20 @@ class _Known:
                 (
                     "data.building_id",
                     f"unknown building {data.building_id!r} (no BuildingRegistered)",
+                )
+            )
+        if (
+            type_ in ("BuildingRegistered", "BuildingUpdated")
+            and self.streets is not None
+            and data.street is not None
+            and data.street not in self.streets
+        ):
+            near = difflib.get_close_matches(data.street, sorted(self.streets), n=3, cutoff=0.4)
+            hint = f" (closest: {', '.join(near)})" if near else ""
+            out.append(
+                (
+                    "data.street",
+                    f"{data.street!r} is not a street or town of this city's divisions{hint}",
                 )
             )
         if type_ in ev.TENANCY_EVENTS and (data.tenant_id, data.building_id) not in self.tenancies:

@@ -86,7 +86,7 @@ def verify_log(log: EventLog) -> Findings:
     acked = names if head is None else [n for n in names if head.segment and n <= head.segment]
     now = datetime.now(UTC) + ev.FUTURE_TOLERANCE
     prev_seq, prev_hash, prev_time = 0, ev.GENESIS_HASH, None
-    known = _Known(key_industries=log.city.key_industry_codes)
+    known = _Known(key_industries=log.city.key_industry_codes, streets=log.city.street_names)
     seen: dict[str, int] = {}
     found: tuple[str, int] | None = None  # (segment, end offset) of HEAD's event
     last_where: tuple[str, int] | None = None  # (segment, line count) of the previous segment

@@ -47,6 +47,7 @@ beside sha256 over the same bytes).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -434,7 +435,7 @@ def phase_append_batch(log_dir: Path, seed: int) -> dict[str, Any]:
 
     from .simulate import simulate
 
-    lines = simulate(seed, 1.0).lines[:BATCH_EVENTS]
+    lines = list(itertools.islice(simulate(seed, 1.0).lines, BATCH_EVENTS))
     work = log_dir.parent / (log_dir.name + "-batch")
     shutil.rmtree(work, ignore_errors=True)
     log = EventLog.init(work, compress_sealed=False)
