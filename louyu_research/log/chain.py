@@ -13,8 +13,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import zlib
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,32 @@ def _head_fields(path: Path, obj: Any) -> dict[str, Any]:
 
 
 # --- segments as bytes -------------------------------------------------------------------------
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (a rename, a new file) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_replacing(path: Path, data: bytes) -> None:
+    """Write a temporary file beside `path`, fsync it and rename it over `path` (the folder is
+    not fsynced: the caller does, once for several files). Before the rename nothing changed:
+    on an error then, the temporary file is removed and the error raised."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def segment_names(folder: Path) -> list[str]:

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +53,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .chain import Head, last_line, line_mark
+from .chain import Head, fsync_dir, last_line, line_mark, write_replacing
 from .faults import LogError
 
 FORMAT = "louyu-append-index/1"
@@ -224,23 +223,6 @@ def _checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @dataclass
 class AppendIndex:
     """The index of one log folder, as loaded (and checked) from its manifest."""
@@ -371,7 +353,7 @@ class AppendIndex:
         self.counter += 1
         name = f"run-{self.counter:06d}.bin"
         path = self.folder / name
-        _write_file(path, data)
+        write_replacing(path, data)
         self.runs.append(
             RunInfo(name, entries, text_bytes, hashlib.sha256(data).hexdigest(), _stat_of(path))
         )
@@ -405,10 +387,10 @@ class AppendIndex:
             "runs": [r.record() for r in self.runs],
             "counter": self.counter,
         }
-        _fsync_dir(self.folder)  # the runs' names are durable before the manifest names them
+        fsync_dir(self.folder)  # the runs' names are durable before the manifest names them
         data = json.dumps({"body": body, "check": _checksum(body)}, indent=1).encode() + b"\n"
-        _write_file(self.folder / MANIFEST, data)
-        _fsync_dir(self.folder)
+        write_replacing(self.folder / MANIFEST, data)
+        fsync_dir(self.folder)
         self.restated = False
         keep = {r.name for r in self.runs} | {MANIFEST}
         for path in self.folder.iterdir():

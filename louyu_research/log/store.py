@@ -54,11 +54,13 @@ from .chain import (
     Head,
     HeadDamaged,
     check_head,
+    fsync_dir,
     gunzip,
     head_bytes,
     read_head,
     read_segment,
     segment_names,
+    write_replacing,
 )
 from .faults import LogDamaged, LogError, StorageFault, fault, storage
 from .index import FOLDER as INDEX_FOLDER
@@ -155,28 +157,10 @@ def segment_of(recorded_at: datetime) -> str:
     return f"{utc.year:04d}-{utc.month:02d}.jsonl"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write, fsync, rename over `path`, fsync the folder. Before the rename nothing changed:
-    on an error then, the temporary file is removed and the error raised."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        _quietly(tmp.unlink, missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    """Write, fsync, rename over `path`, fsync the folder."""
+    write_replacing(path, data)
+    fsync_dir(path.parent)
 
 
 def _quietly(fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -594,7 +578,7 @@ class EventLog:
                     offset = f.tell()
             if new_file:
                 doing = self.path
-                _fsync_dir(self.path)
+                fsync_dir(self.path)
             last = result.appended[-1]
             new_head = Head(last["seq"], last["hash"], last["recorded_at"], seg, offset)
             doing = head_path
@@ -604,7 +588,7 @@ class EventLog:
                 os.fsync(f.fileno())
             os.replace(tmp, head_path)  # the acknowledgement
             acknowledged = True
-            _fsync_dir(self.path)
+            fsync_dir(self.path)
         except OSError as err:
             if acknowledged:
                 result.warnings.append(
@@ -866,7 +850,7 @@ class EventLog:
                 )
         if tail:
             with storage(self.path, "sync the log folder"):
-                _fsync_dir(self.path)
+                fsync_dir(self.path)
         return tail
 
     def repair(self) -> Repaired:
@@ -904,7 +888,7 @@ class EventLog:
                 done.head = plan.rewrite_head
             elif done:
                 with storage(self.path, "sync the log folder"):
-                    _fsync_dir(self.path)
+                    fsync_dir(self.path)
             with storage(
                 self.path / INDEX_FOLDER, "rebuild the append index", "the log is repaired"
             ):
