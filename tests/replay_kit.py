@@ -54,7 +54,7 @@ def random_drafts(draw: Any, max_events: int = 40) -> list[dict[str, Any]]:
                 kit.building(
                     b,
                     on,
-                    street=draw(st.sampled_from(["甲街道", "乙街道"])),
+                    street=draw(st.sampled_from(["新兴街道", "解放街道"])),
                     gross_floor_area_m2=draw(st.sampled_from([999.0, 1000.0, 3000.0])),
                     rentable_area_m2=draw(st.sampled_from([500.0, 800.0, 2000.0])),
                     standalone=draw(st.booleans()),
@@ -100,7 +100,7 @@ def random_drafts(draw: Any, max_events: int = 40) -> list[dict[str, Any]]:
                 st.fixed_dictionaries(
                     {},
                     optional={
-                        "street": st.sampled_from(["甲街道", "乙街道", "丙街道"]),
+                        "street": st.sampled_from(["新兴街道", "解放街道", "建设街道"]),
                         "rentable_area_m2": st.sampled_from([600.0, 2500.0]),
                         "gross_floor_area_m2": st.sampled_from([999.0, 1500.0]),
                         "standalone": st.booleans(),

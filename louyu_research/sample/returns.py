@@ -62,7 +62,7 @@ from louyu_research.intake.api import IntakeOptions, plan
 from louyu_research.intake.change import Change
 from louyu_research.log.store import EventLog
 from louyu_research.replay import Log, open_log
-from louyu_research.replay.log import Prepared, State, state_at, voided_ids
+from louyu_research.replay.log import Prepared, State, state_at, tax_frame, voided_ids
 
 from .timeline import FIRST_YEAR, LAST_YEAR, TZ
 
@@ -375,7 +375,13 @@ def _differing_streets(now: pl.DataFrame, before: pl.DataFrame) -> list[str]:
 def tax_totals(cut: _Cut) -> pl.DataFrame:
     """Tax per taxpayer and period in fen (restatements and retractions applied at `cut`)."""
     p = cut.prepared
-    return p.tax.lazy().group_by("tenant_id", "period").agg(pl.col("amount_fen").sum()).collect()
+    # the reports' ids in their order (`tax_frame`), beside their exact amounts in fen
+    ids = tax_frame(p).select("tenant_id", "period")
+    return (
+        ids.with_columns(p.tax.get_column("amount_fen"))
+        .group_by("tenant_id", "period")
+        .agg(pl.col("amount_fen").sum())
+    )
 
 
 # --- writing files --------------------------------------------------------------------------
