@@ -62,7 +62,7 @@ from louyu_research.intake.api import IntakeOptions, plan
 from louyu_research.intake.change import Change
 from louyu_research.log.store import EventLog
 from louyu_research.replay import Log, open_log
-from louyu_research.replay.log import Prepared, State, state_at, voided_ids
+from louyu_research.replay.log import Prepared, State, state_at, tax_frame, voided_ids
 
 from .timeline import FIRST_YEAR, LAST_YEAR, TZ
 
@@ -374,8 +374,14 @@ def _differing_streets(now: pl.DataFrame, before: pl.DataFrame) -> list[str]:
 
 def tax_totals(cut: _Cut) -> pl.DataFrame:
     """Tax per taxpayer and period in fen (restatements and retractions applied at `cut`)."""
-    p = cut.prepared
-    return p.tax.lazy().group_by("tenant_id", "period").agg(pl.col("amount_fen").sum()).collect()
+    # the preparation holds its tax by integer codes: `tax_frame` gives it with its ids
+    return (
+        tax_frame(cut.prepared)
+        .lazy()
+        .group_by("tenant_id", "period")
+        .agg((pl.col("amount_yuan") * 100).round(0).cast(pl.Int64).sum().alias("amount_fen"))
+        .collect()
+    )
 
 
 # --- writing files --------------------------------------------------------------------------
