@@ -756,3 +756,31 @@ def test_tax_of_a_tenant_that_left_during_the_period(tmp_path: Path) -> None:
     ]
     unmatched = change.report["unmatched"]
     assert unmatched.select("period", "reason").rows() == [("2016-04", "no_tenancy")]
+
+
+def test_the_preparation_without_tax_has_a_full_replays_buildings_and_tenancies(
+    tmp_path: Path, root: Path
+) -> None:
+    """Intake compares returns with a preparation of every event but the tax reports: its
+    buildings, tenancies and tenants at a date are those of a full replay of the shipped log."""
+    import shutil
+
+    from louyu_research.intake.api import prepared_without_tax
+    from louyu_research.replay import open_log
+    from louyu_research.replay.log import state_at
+
+    shutil.copytree(
+        root / "events", tmp_path / "log", ignore=shutil.ignore_patterns(".cache", ".lock")
+    )
+    log = open_log(tmp_path / "log")
+    head = log.checked_head()
+    cut = prepared_without_tax(log.scan(head=head), log.position(head.seq), log)
+    assert cut.tax.height == 0  # the tax reports were not read
+    for as_of in (date(2015, 6, 30), date(2017, 12, 31), date(2019, 3, 31)):
+        full = log.replay(as_of)
+        assert full.tax.height > 0  # the full replay has them
+        state = state_at(cut, as_of, log.city.settings)
+        assert state.position == full.position
+        for name in ("buildings", "tenancies", "tenants"):
+            assert state.frame(name).height > 0
+            assert state.frame(name).equals(full.frame(name)), name

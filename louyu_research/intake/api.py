@@ -19,6 +19,7 @@ import polars as pl
 
 from ..log.store import AppendRejected
 from ..replay import Log, open_log
+from ..replay.log import Prepared, prepare, state_at
 from .buildings import buildings_change
 from .change import SUMMARY_ZH, Change, is_month, month_end
 from .city_tax import city_tax_change, latest_city_tax
@@ -127,34 +128,56 @@ def plan(
         raise IntakeUsageError(
             f"a {kind} is a snapshot at a month end: give --month YYYY-MM (templates carry it)"
         )
-    head = the_log.head
-    position = the_log.position()
+    # one snapshot of the log: its head, its position and one scan of its events serve the
+    # whole diff (the sealed segments are read and checked once per intake, not once per step)
+    head = the_log.checked_head()
+    position = the_log.position(head.seq)
+    events = the_log.scan(head=head)
     if kind == "city-tax":  # the latest figures only: no replay of buildings and tenancies
         change, issues = city_tax_change(
-            table, latest_city_tax(the_log), month, position, the_log.city.divisions
+            table, latest_city_tax(events), month, position, the_log.city.divisions
         )
-    elif kind in ("roster", "buildings"):
-        at = month_end(month) if month else None
-        state = the_log.replay(at) if at else the_log.replay(_far_future())
-        if kind == "roster":
-            change, issues = roster_change(
-                table,
-                state,
-                month,  # type: ignore[arg-type]
-                position,
-                RosterSettings(options.max_move_out_share, options.allow_mass_move_out),
-            )
-        else:
-            change, issues = buildings_change(table, state, month, position, the_log.city.divisions)  # type: ignore[arg-type]
     else:
-        change, issues = tax_change(
-            table, the_log, the_log.prepared(), month, position, TaxSettings(options.attribution)
-        )
+        prepared = prepared_without_tax(events, position, the_log)
+        if kind in ("roster", "buildings"):
+            at = month_end(month) if month else _far_future()
+            state = state_at(prepared, at, the_log.city.settings)
+            if kind == "roster":
+                change, issues = roster_change(
+                    table,
+                    state,
+                    month,  # type: ignore[arg-type]
+                    position,
+                    RosterSettings(options.max_move_out_share, options.allow_mass_move_out),
+                )
+            else:
+                change, issues = buildings_change(
+                    table,
+                    state,
+                    month,  # type: ignore[arg-type]
+                    position,
+                    the_log.city.divisions,
+                )
+        else:
+            change, issues = tax_change(
+                table, events, prepared, month, position, TaxSettings(options.attribution)
+            )
     if issues:
         raise IntakeRejected(issues)
     change.position = {**position, "seq": head.seq}
     change.notes += [f"未使用的列 / ignored column: {c}" for c in table.ignored]
     return change
+
+
+def prepared_without_tax(events: pl.LazyFrame, position: dict[str, Any], log: Log) -> Prepared:
+    """The preparation (`replay.prepare`) of every event but the tax reports, at `position`.
+
+    The buildings, tenancies and tenants of a replay are made from the other events only (tax
+    reports feed its tax and the findings about tax), and they are all a roster, a register or
+    a tax file is compared with; the tax reports, most of a log, are left unread. The state at
+    a date (`replay.state_at`) of this preparation has the buildings, tenancies and tenants of
+    a full replay; its tax and tax findings are empty."""
+    return prepare(events.filter(pl.col("type") != "TaxReported").collect(), position, log.city)
 
 
 def append(change: Change, log: str | os.PathLike[str] | Log = "events") -> Change:

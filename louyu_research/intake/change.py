@@ -9,6 +9,7 @@ names the file, sheet and row (`import:roster-2016-03.xlsx#入驻企业名录!12
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -60,7 +61,9 @@ def is_month(value: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)
 def month_end(month: str) -> date:
+    """The last day of a month `YYYY-MM` (remembered: a tax file asks it once a row)."""
     return Month.parse(month).last_day
 
 

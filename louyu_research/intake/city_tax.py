@@ -13,7 +13,6 @@ from typing import Any
 
 import polars as pl
 
-from ..log import EventLog
 from ..replay.log import voided_ids
 from .change import Change, draft, month_end, source_of
 from .issues import Issue
@@ -23,10 +22,9 @@ KIND = "city-tax"
 FEN = 100
 
 
-def latest_city_tax(log: EventLog) -> pl.DataFrame:
-    """The latest standing `CityTaxReported` per (period, district): period, district,
-    amount_yuan (what a replay's `city_tax` frame holds)."""
-    events = log.scan()
+def latest_city_tax(events: pl.LazyFrame) -> pl.DataFrame:
+    """The latest standing `CityTaxReported` per (period, district) of the log's events
+    (`EventLog.scan`): period, district, amount_yuan (what a replay's `city_tax` frame holds)."""
     retractions = (
         events.filter(pl.col("type") == "EventRetracted")
         .select("seq", "event_id", "retracted_event_id")

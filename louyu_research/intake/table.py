@@ -173,12 +173,20 @@ def parse_rows(table: Table) -> Table:
             zh = pl.when(empty).then(pl.lit("必填项为空")).otherwise(zh)
             en = pl.when(empty).then(pl.lit("required cell is empty")).otherwise(en)
         problems.append((c.key, zh.alias(f"_zh_{c.key}"), en.alias(f"_en_{c.key}")))
-    typed = raw.select(
-        "_file", "_sheet", "_row", *exprs, *[p[1] for p in problems], *[p[2] for p in problems]
+    raw = raw.with_row_index("_index")
+    typed = raw.select("_index", "_file", "_sheet", "_row", *exprs, *[p[1] for p in problems])
+    # the rows with a problem (few, if any), and the English of their problems, made for them
+    # only: a problem is named in both languages, so the Chinese says which rows have one
+    bad = typed.filter(
+        pl.any_horizontal(pl.col(zh.meta.output_name()).is_not_null() for _, zh, _ in problems)
     )
+    english = raw.join(bad.select("_index"), on="_index", how="semi").select(
+        "_index", *[p[2] for p in problems]
+    )
+    bad = bad.join(english, on="_index", how="left", maintain_order="left")
     # every column's problems in one long frame (file, sheet, row, column, zh, en)
     long = (
-        typed.select(
+        bad.select(
             "_file",
             "_sheet",
             "_row",

@@ -22,7 +22,6 @@ from typing import Any, Literal
 
 import polars as pl
 
-from ..log import EventLog
 from ..replay.log import Prepared, voided_ids
 from .change import Change, draft, month_end, month_start, source_of
 from .issues import Issue
@@ -202,9 +201,9 @@ def attribute(
     ).select("_key", "tenant_id", "building_id", "period", "amount_fen", "attribution", "area_m2")
 
 
-def latest_reports(log: EventLog, periods: list[str]) -> pl.DataFrame:
-    """The latest effective `TaxReported` per (tenant, building, period, part) of these periods."""
-    events = log.scan()
+def latest_reports(events: pl.LazyFrame, periods: list[str]) -> pl.DataFrame:
+    """The latest effective `TaxReported` per (tenant, building, period, part) of these periods,
+    from the log's events (`EventLog.scan`)."""
     retractions = (
         events.filter(pl.col("type") == "EventRetracted")
         .select("seq", "event_id", "retracted_event_id")
@@ -233,13 +232,16 @@ def latest_reports(log: EventLog, periods: list[str]) -> pl.DataFrame:
 
 def tax_change(
     table: Table,
-    log: EventLog,
+    events: pl.LazyFrame,
     prepared: Prepared,
     month: str | None,
     position: dict[str, Any],
     settings: TaxSettings | None = None,
 ) -> tuple[Change, list[Issue]]:
-    """The tax reports a tax file adds to the log, and every issue found."""
+    """The tax reports a tax file adds to the log, and every issue found: `events` are the
+    log's events (`EventLog.scan`) and `prepared` their preparation at the same head (its
+    tenancies and tenants; its tax is not read, so a preparation without the tax reports
+    serves)."""
     settings = settings or TaxSettings()
     issues = list(table.issues)
     f = table.frame.rename({"bureau": "part"}).with_columns(
@@ -274,7 +276,7 @@ def tax_change(
         ),
         on="_key",
     )
-    logged = latest_reports(log, periods)
+    logged = latest_reports(events, periods)
     rows = rows.join(
         logged, on=["tenant_id", "building_id", "period", "part"], how="left", nulls_equal=True
     )
