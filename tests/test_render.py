@@ -158,7 +158,7 @@ def test_quarto_missing_is_said_once_in_one_line(
 
 
 def test_quarto_commands_render_html_and_typst() -> None:
-    html, pdf = render.quarto_commands("/opt/quarto/bin/quarto", Path("/tmp/x/report.ipynb"))
+    html, pdf = render.quarto_commands("/opt/quarto/bin/quarto", Path("build/x/report.ipynb"))
     assert html[:3] == ["/opt/quarto/bin/quarto", "render", "report.ipynb"]
     assert html[html.index("--to") + 1] == "html" and "--no-execute" in html
     assert pdf[pdf.index("--to") + 1] == "typst" and pdf[pdf.index("--output") + 1] == "report.pdf"

@@ -1,6 +1,6 @@
 """End to end: `louyu report` on the sample log, checked with independent tools.
 
-One public (zh) and one internal (en) build per test session (offline renderer; the Quarto
+One public (zh) and one internal (en) build per test run (offline renderer; the Quarto
 one is test_quarto's), shared by the tests of the "report" xdist group (`pytest -n 2
 --dist loadgroup` keeps them in one worker); and every edition and language built in a
 clean clone of the repository, which must leave `git status` empty.
