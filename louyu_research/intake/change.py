@@ -20,6 +20,7 @@ import polars as pl
 
 from ..core.periods import Month, MonthError
 from ..log.catalogue import canonical_json
+from ..replay.log import voided_ids
 
 #: Short names of the event types in ids.
 _ABBR = {
@@ -59,6 +60,18 @@ def is_month(value: str) -> bool:
     except MonthError:
         return False
     return True
+
+
+def standing_events(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The log's events (`EventLog.scan`) without those a retraction voids (`voided_ids`)."""
+    retractions = (
+        events.filter(pl.col("type") == "EventRetracted")
+        .select("seq", "event_id", "retracted_event_id")
+        .collect()
+    )
+    if retractions.is_empty():
+        return events
+    return events.filter(~pl.col("event_id").is_in(voided_ids(retractions).implode()))
 
 
 @functools.lru_cache(maxsize=1024)

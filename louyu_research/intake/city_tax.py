@@ -13,8 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ..replay.log import voided_ids
-from .change import Change, draft, month_end, source_of
+from .change import Change, draft, month_end, source_of, standing_events
 from .issues import Issue
 from .table import Table
 
@@ -25,16 +24,9 @@ FEN = 100
 def latest_city_tax(events: pl.LazyFrame) -> pl.DataFrame:
     """The latest standing `CityTaxReported` per (period, district) of the log's events
     (`EventLog.scan`): period, district, amount_yuan (what a replay's `city_tax` frame holds)."""
-    retractions = (
-        events.filter(pl.col("type") == "EventRetracted")
-        .select("seq", "event_id", "retracted_event_id")
-        .collect()
-    )
-    voided = voided_ids(retractions) if retractions.height else pl.Series("event_id", [], pl.String)
     return (
-        events.filter(
-            (pl.col("type") == "CityTaxReported") & ~pl.col("event_id").is_in(voided.implode())
-        )
+        standing_events(events)
+        .filter(pl.col("type") == "CityTaxReported")
         .select("seq", "period", "district", "amount_yuan")
         .sort("seq")
         .unique(subset=["period", "district"], keep="last")

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from ..replay.log import Prepared, voided_ids
-from .change import Change, draft, month_end, month_start, source_of
+from ..replay.log import Prepared
+from .change import Change, draft, month_end, month_start, source_of, standing_events
 from .issues import Issue
 from .table import Table
 
@@ -204,18 +204,9 @@ def attribute(
 def latest_reports(events: pl.LazyFrame, periods: list[str]) -> pl.DataFrame:
     """The latest effective `TaxReported` per (tenant, building, period, part) of these periods,
     from the log's events (`EventLog.scan`)."""
-    retractions = (
-        events.filter(pl.col("type") == "EventRetracted")
-        .select("seq", "event_id", "retracted_event_id")
-        .collect()
-    )
-    voided = voided_ids(retractions) if retractions.height else pl.Series("event_id", [], pl.String)
     return (
-        events.filter(
-            (pl.col("type") == "TaxReported")
-            & pl.col("period").is_in(periods)
-            & ~pl.col("event_id").is_in(voided.implode())
-        )
+        standing_events(events)
+        .filter((pl.col("type") == "TaxReported") & pl.col("period").is_in(periods))
         .select("seq", "tenant_id", "building_id", "period", "part", "amount_yuan")
         .sort("seq")
         .unique(subset=["tenant_id", "building_id", "period", "part"], keep="last")
