@@ -29,6 +29,7 @@ what to do (`faults`); a failed append is rolled back to HEAD, so nothing is los
 from __future__ import annotations
 
 import difflib
+import gc
 import gzip
 import io
 import json
@@ -397,6 +398,22 @@ class EventLog:
         finally:
             _quietly(lock.release)
 
+    @staticmethod
+    @contextmanager
+    def _acyclic_batch() -> Iterator[None]:
+        """Pause Python's cycle collector while a batch is prepared and written. A batch makes
+        a few objects per draft (the validated model, its record, its line), none in a cycle,
+        all alive until the batch is written: the collector would traverse them again and again
+        as they accumulate (most of a 100,000-event append's time) and free nothing. Its state
+        is restored afterwards, whatever happens."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if enabled:
+                gc.enable()
+
     def append(
         self,
         drafts: Iterable[str | bytes | dict[str, Any]],
@@ -410,6 +427,15 @@ class EventLog:
         no-op; the same `event_id` with other content is a problem. `expect_seq` is the head
         seq the writer last saw (optimistic concurrency): if the log moved, nothing is written.
         """
+        with self._acyclic_batch():
+            return self._append(drafts, expect_seq, now)
+
+    def _append(
+        self,
+        drafts: Iterable[str | bytes | dict[str, Any]],
+        expect_seq: int | None,
+        now: datetime | None,
+    ) -> AppendResult:
         lines = [
             d if isinstance(d, str | bytes) else json.dumps(d, ensure_ascii=False) for d in drafts
         ]
