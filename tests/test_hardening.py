@@ -353,11 +353,33 @@ def test_5_an_edited_segment_does_not_use_the_copy_of_its_old_content(tmp_path):
 # --- 6. readers while a writer rolls over months -----------------------------------------------
 
 
-def test_6_removing_stale_copies_cannot_break_a_reader_that_already_planned_its_scan(tmp_path):
+def test_6_another_reader_storing_copies_cannot_break_a_reader_that_already_planned_its_scan(
+    tmp_path, monkeypatch
+):
     log = new_log(tmp_path)
     lazy = EventLog(log).scan().select("seq", "amount_yuan")
-    shutil.rmtree(log / ".cache")  # what another reader's stale-copy removal can do
-    (log / ".cache").mkdir()
+    cache = log / ".cache"
+    planned = sorted(p.name for p in cache.glob("*.parquet"))
+    assert len(planned) == 2  # the two sealed months, scanned from these files
+    # copies of an older content of each segment (another segment hash): stale
+    stale = [cache / ".".join([*n.split(".")[:2], "0" * 32, *n.split(".")[3:]]) for n in planned]
+    for path, name in zip(stale, planned, strict=True):
+        shutil.copyfile(cache / name, path)
+    # another reader, whose Parquet writer makes other bytes (another library version), parses
+    # the segments at the same moment and stores its own copies of the same content
+    other = EventLog(log)
+    write = pl.DataFrame.write_parquet
+    monkeypatch.setattr(
+        pl.DataFrame,
+        "write_parquet",
+        lambda self, f, **kw: write(self, f, **{**kw, "compression": "zstd"}),
+    )
+    for copy in planned:  # <segment>.jsonl.<content digest>.…
+        segment, source = ".".join(copy.split(".")[:2]), copy.split(".")[2]
+        other._cache.store(segment, source, pl.read_parquet(cache / copy))
+    kept = {p.name for p in cache.glob("*.parquet")}
+    assert set(planned) < kept and len(kept) == 4  # both readers' copies, and no stale one
+    assert not any(p.exists() for p in stale)
     assert lazy.collect()["seq"].to_list() == [1, 2, 3, 4, 5]
 
 

@@ -10,8 +10,10 @@ hash to the name's segment hash (content, not mtime: a copied log keeps using it
 edited or replaced segment does not), the flat frame's columns are this version's (`frame
 tag`), and the copy's own bytes hash to the name's copy hash (a copy edited, truncated or
 swapped with another month's is rebuilt, never read). Anything else is rebuilt from the
-segment. A reader reads a copy's bytes once, checks them and scans them from memory, so a
-concurrent reader that removes a stale copy can never pull a file from under it. A copy that
+segment. A copy's bytes are hashed once; the stat they had is recorded beside it and trusted
+while unchanged, and the copy is then scanned from its file. A copy of a segment's current
+content is removed only when it fails its check, so a reader's planned scan is never pulled
+from under it by another process (stale copies, of another content or layout, are). A copy that
 cannot be written (read-only folder, no space, a file where `.cache` should be) is simply not
 kept: the segment is parsed each time instead.
 
@@ -49,6 +51,8 @@ _DIGITS = 32
 _STALE_TMP_SECONDS = 3600.0
 #: A segment file's recorded digest, beside the copies: `.cache/2016-04.jsonl.gz.digest`.
 DIGEST_SUFFIX = ".digest"
+#: A copy's checked stat, beside it: `<copy file>.checked`.
+CHECKED_SUFFIX = ".checked"
 _HEX = re.compile(f"[0-9a-f]{{{_DIGITS}}}")
 
 
@@ -78,17 +82,18 @@ class SegmentCache:
         self.folder = folder / ".cache"
         # the digest of a stored segment, per file identity (device, inode, size, mtime,
         # ctime): a second scan in the same process does not hash an unchanged file again
-        self._digests: dict[tuple[str, int, int, int, int, int], str] = {}
+        self._digests: dict[_Identity, str] = {}
 
     def source_digest(self, stored: Path, read: Callable[[], bytes]) -> tuple[str, bytes | None]:
-        """The content digest of a stored segment file, and its bytes when they were read now.
+        """The content digest of a stored segment file (`read` gives its content: its lines,
+        uncompressed), and that content when it was read now.
 
         A digest recorded beside the copies (`<segment file>.digest`) is trusted while the
         file's stat is the recorded one (device, inode, size, mtime, ctime — the check git
         makes of its index): any write to the file, a rename over it or a copy of the folder
         changes it, and the file is then hashed again (hashed, not parsed)."""
-        st = stored.stat()
-        key = (str(stored), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        key = _identity(stored, missing_ok=False)
+        assert key is not None
         known = self._digests.get(key)
         if known is not None:
             return known, None
@@ -103,6 +108,13 @@ class SegmentCache:
         self._record(stored.name, stat, value)
         return value, data
 
+    def know(self, stored: Path, value: str) -> None:
+        """Record the content digest of a segment file just written with known content."""
+        key = _identity(stored)
+        if key is not None:
+            self._digests[key] = value
+            self._record(stored.name, list(key[1:]), value)
+
     def _recorded(self, stored_name: str, stat: list[int]) -> str | None:
         try:
             obj = json.loads((self.folder / (stored_name + DIGEST_SUFFIX)).read_bytes())
@@ -116,17 +128,16 @@ class SegmentCache:
     def _record(self, stored_name: str, stat: list[int], value: str) -> None:
         """Record a digest with the stat it holds for (best effort: never an error)."""
         final = self.folder / (stored_name + DIGEST_SUFFIX)
-        tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-        try:
-            self.folder.mkdir(exist_ok=True)
-            tmp.write_text(json.dumps({"stat": stat, "digest": value}))
-            os.replace(tmp, final)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+        _write_best_effort(final, json.dumps({"stat": stat, "digest": value}).encode())
 
     def load(self, name: str, source: str) -> Part | None:
-        """The checked copy of segment `name` with content digest `source`, or None."""
+        """The checked copy of segment `name` with content digest `source`, or None.
+
+        A copy is scanned from its file, so that a replay holds only what its queries keep,
+        not every copy's bytes. Its bytes are hashed against its name once, and the stat they
+        had is recorded beside it (`<copy>.checked`) and trusted while it is unchanged, as
+        for segments: a copy edited, truncated or swapped for another changes its stat, is
+        hashed again, and is rebuilt from its segment when it fails."""
         prefix = f"{name}.{source}.{FRAME_TAG}."
         try:
             candidates = sorted(self.folder.glob(prefix + "*.parquet"))
@@ -141,13 +152,41 @@ class SegmentCache:
             expected = rest[1]
             if not (first.isdigit() and last.isdigit() and len(expected) == _DIGITS):
                 continue
-            try:
-                data = path.read_bytes()
-            except OSError:  # removed meanwhile by another reader, or unreadable: not used
-                continue
-            if digest(data) == expected:
-                return Part(pl.scan_parquet(data), int(first), int(last))
+            if self._checked(path, expected):
+                return Part(pl.scan_parquet(path), int(first), int(last))
         return None
+
+    def _checked(self, path: Path, expected: str) -> bool:
+        """Whether a copy's bytes hash to `expected`: by its recorded stat, or hashed now."""
+        key = _identity(path)
+        if key is None:
+            return False
+        if self._digests.get(key) == expected:
+            return True
+        mark = path.with_name(path.name + CHECKED_SUFFIX)
+        try:
+            if json.loads(mark.read_bytes()) == {"stat": list(key[1:]), "digest": expected}:
+                self._digests[key] = expected
+                return True
+        except (OSError, ValueError, RecursionError):
+            pass
+        try:
+            data = path.read_bytes()
+        except OSError:  # removed meanwhile by another reader, or unreadable: not used
+            return False
+        if digest(data) != expected:
+            self._discard(path)
+            return False
+        self._mark(key, expected)
+        return True
+
+    def _mark(self, key: _Identity, expected: str) -> None:
+        """Record that a copy with this identity (the stat taken before its bytes were read)
+        hashes to `expected`."""
+        self._digests[key] = expected
+        path = Path(key[0])
+        mark = path.with_name(path.name + CHECKED_SUFFIX)
+        _write_best_effort(mark, json.dumps({"stat": list(key[1:]), "digest": expected}).encode())
 
     def store(self, name: str, source: str, frame: pl.DataFrame) -> Part:
         """Keep a copy of a parsed segment (best effort) and remove stale copies of it."""
@@ -168,21 +207,63 @@ class SegmentCache:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             return part
-        self._remove_stale(name, keep=final.name)
-        return part
+        self._remove_stale(name, source)
+        key = _identity(final)
+        if key is None:
+            return part
+        self._mark(key, digest(data))
+        # the frame is let go: the replay scans the file, as the next process will
+        return Part(pl.scan_parquet(final), part.first, part.last)
 
-    def _remove_stale(self, name: str, keep: str) -> None:
-        """Other copies of this segment, and temporary files left by killed processes.
+    def _remove_stale(self, name: str, source: str) -> None:
+        """Copies of this segment's other contents or of another frame layout, and temporary
+        files left by killed processes.
 
-        Safe against concurrent readers: a reader holds a copy's bytes before it uses them.
+        Safe against concurrent readers: a reader scans a copy of the segment's current
+        content in this layout, and such a copy is never removed here (two processes may both
+        have written one; both are good), only when it fails its check (`_discard`).
         """
         now = time.time()
+        current = f"{name}.{source}.{FRAME_TAG}."
         try:
             for path in self.folder.glob(f"{name}.*"):
-                fresh_tmp = (
-                    path.name.endswith(".tmp") and now - path.stat().st_mtime < _STALE_TMP_SECONDS
-                )  # perhaps another process is writing it right now
-                if path.name != keep and not fresh_tmp and not path.name.endswith(DIGEST_SUFFIX):
+                if path.name.endswith(".tmp"):
+                    if now - path.stat().st_mtime >= _STALE_TMP_SECONDS:  # else perhaps being
+                        path.unlink(missing_ok=True)  # written by another process right now
+                elif not path.name.startswith(current) and not path.name.endswith(DIGEST_SUFFIX):
                     path.unlink(missing_ok=True)
         except OSError:
             pass
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        """A copy whose bytes fail their name's hash: no reader can use it (each checks)."""
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + CHECKED_SUFFIX).unlink(missing_ok=True)
+
+
+#: A file's path and stat (device, inode, size, mtime, ctime): what a recorded digest holds for.
+_Identity = tuple[str, int, int, int, int, int]
+
+
+def _identity(path: Path, *, missing_ok: bool = True) -> _Identity | None:
+    try:
+        st = path.stat()
+    except OSError:
+        if not missing_ok:
+            raise
+        return None
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _write_best_effort(final: Path, data: bytes) -> None:
+    """Write a small record file atomically, or not at all (never an error)."""
+    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    try:
+        final.parent.mkdir(exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, final)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

@@ -29,6 +29,7 @@ what to do (`faults`); a failed append is rolled back to HEAD, so nothing is los
 from __future__ import annotations
 
 import difflib
+import functools
 import gc
 import gzip
 import io
@@ -332,13 +333,18 @@ class EventLog:
         return self.scan(**kwargs).collect()
 
     def _sealed_frame(self, name: str) -> Part:
-        """A sealed segment as a frame: its checked Parquet copy, or parsed (and copied) now."""
+        """A sealed segment as a frame: its checked Parquet copy, or parsed (and copied) now.
+
+        The copy is keyed by the segment's content (its lines, uncompressed), so that
+        compressing a sealed segment leaves its copy in use."""
         for _ in range(3):  # the file may be compressed (renamed) between looking and reading
             stored = self.path / name
             if not stored.exists():
                 stored = self.path / (name + ".gz")
             try:
-                source, data = self._cache.source_digest(stored, stored.read_bytes)
+                source, content = self._cache.source_digest(
+                    stored, functools.partial(_content, stored)
+                )
             except FileNotFoundError:
                 continue
             except OSError as err:
@@ -346,16 +352,15 @@ class EventLog:
             cached = self._cache.load(name, source)
             if cached is not None:
                 return cached
-            if data is None:
+            if content is None:
                 try:
-                    data = stored.read_bytes()
+                    content = _content(stored)
                 except FileNotFoundError:
                     continue
                 except OSError as err:
                     raise fault(err, stored, "read a segment") from None
-                if digest(data) != source:
+                if digest(content) != source:
                     continue  # replaced meanwhile: look again
-            content = gunzip(data, stored) if stored.name.endswith(".gz") else data
             return self._cache.store(name, source, _parse_ndjson(content, stored))
         raise LogDamaged(f"{self.path / name}: segment missing; restore it from a backup")
 
@@ -665,7 +670,9 @@ class EventLog:
             buf = io.BytesIO()
             with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
                 gz.write(data)
-            _write_atomic(self.path / (name + ".gz"), buf.getvalue())
+            packed = self.path / (name + ".gz")
+            _write_atomic(packed, buf.getvalue())
+            self._cache.know(packed, digest(data))  # the same content: its copy stays in use
             plain.unlink()
 
     # --- the append index ---------------------------------------------------------------------
@@ -1115,6 +1122,12 @@ def _read_json_lines(data: bytes) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def _content(stored: Path) -> bytes:
+    """A segment file's lines, uncompressed."""
+    data = stored.read_bytes()
+    return gunzip(data, stored) if stored.name.endswith(".gz") else data
 
 
 class _Unreadable(Exception):
