@@ -29,7 +29,10 @@ sha256 is recorded in the manifest, and it is re-hashed whenever its stat (size,
 inode) differs from the recorded one — the trust git gives its index — which includes any
 write to it and any copy of the folder. New entries become a new run; runs are merged when
 the newest grows to half its predecessor (so there are about log₂ of them), never beyond
-`MAX_RUN` entries, so memory is bounded by that cap rather than by the log.
+`MAX_RUN` entries, so a merge's memory is bounded by that cap rather than by the log. Past the
+cap, full runs accumulate: one per `MAX_RUN` entries, a handful for a hundred million events.
+A batch's questions are asked of each run with its keys sorted, so that each binary search
+starts where the last one ended and a run's pages are read in order.
 
 Order of writes: a batch's lines, then HEAD (the acknowledgement), then a new run, then the
 manifest (atomically). The index is therefore never ahead of HEAD: after a crash it is either
@@ -59,8 +62,9 @@ from .faults import LogError
 FORMAT = "louyu-append-index/1"
 FOLDER = ".index"
 MANIFEST = "MANIFEST.json"
-#: The most entries a merged run may hold: a merge's memory is bounded by it, not by the log.
-MAX_RUN = 1 << 20
+#: The most entries a merged run may hold: a merge's memory (about 1 GB at this cap) is bounded
+#: by it, not by the log; a lookup costs one binary search per run, so fewer, larger runs.
+MAX_RUN = 1 << 24
 _CHUNK = 1 << 22
 
 KIND_EVENT, KIND_BUILDING, KIND_TENANCY, KIND_TENANT = "E", "B", "T", "N"
@@ -177,16 +181,34 @@ class Run:
         self.text = mm[32 * n :]
 
     def find(self, keys: np.ndarray, texts: list[bytes], found: dict[int, int]) -> None:
-        """For each query i not yet in `found`, the seq of an entry with exactly its text."""
-        lo = np.searchsorted(self.keys, keys, side="left")
-        hi = np.searchsorted(self.keys, keys, side="right")
-        for i in np.flatnonzero(hi > lo).tolist():
+        """For each query i not yet in `found`, the seq of an entry with exactly its text.
+
+        `keys` are sorted: numpy's binary search then starts each search where the last one
+        ended, so the run's pages are walked in order rather than at random."""
+        own = self.keys.view(np.ndarray)
+        n = own.size
+        if not n:
+            return
+        lo = np.searchsorted(own, keys, side="left")
+        inside = lo < n
+        hit = np.zeros(keys.size, dtype=bool)
+        hit[inside] = own[lo[inside]] == keys[inside]
+        rows = np.flatnonzero(hit)
+        if not rows.size:
+            return
+        starts = self.starts.view(np.ndarray)
+        ends = self.ends.view(np.ndarray)
+        seqs = self.seqs.view(np.ndarray)
+        text = memoryview(self.text.view(np.ndarray))
+        for i, j in zip(rows.tolist(), lo[rows].tolist(), strict=True):
             if i in found:
                 continue
-            for j in range(int(lo[i]), int(hi[i])):
-                if self.text[self.starts[j] : self.ends[j]].tobytes() == texts[i]:
-                    found[i] = int(self.seqs[j])
+            want = keys[i]
+            while j < n and own[j] == want:  # more than one entry per key: a 64-bit collision
+                if text[starts[j] : ends[j]] == texts[i]:
+                    found[i] = int(seqs[j])
                     break
+                j += 1
 
 
 def _run_bytes(
@@ -311,6 +333,8 @@ class AppendIndex:
             return {}
         enc = [t.encode("utf-8") for t in wanted]
         keys = keys_of(enc)
+        order = np.argsort(keys, kind="stable").tolist()
+        wanted, enc, keys = [wanted[i] for i in order], [enc[i] for i in order], keys[order]
         found: dict[int, int] = {}
         for info in reversed(self.runs):
             Run(self.folder / info.name, info).find(keys, enc, found)
