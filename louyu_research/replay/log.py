@@ -875,7 +875,7 @@ def _code_tax(reports: pl.LazyFrame, spells: pl.DataFrame, registry: pl.DataFram
         reports.select(
             "seq", "occurred_on", "tenant_id", "building_id", "period", "amount_yuan", "part"
         )
-        .join(lookup, on=list(TENANCY), how="left", maintain_order="left")
+        .join(lookup, on=list(TENANCY), how="left")  # in any order: sorted by seq below
         .with_columns(month.alias("month_idx"))
         .select(
             "seq",
