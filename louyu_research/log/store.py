@@ -153,8 +153,10 @@ class Repaired(list[tuple[str, int]]):
     index: str | None = None
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def segment_of(recorded_at: datetime) -> str:
-    """Segment name of an event: the UTC month of its `recorded_at` (instants never go back)."""
+    """Segment name of an event: the UTC month of its `recorded_at` (instants never go back).
+    Memoised: a batch's events share a few hundred instants."""
     utc = recorded_at.astimezone(UTC)
     return f"{utc.year:04d}-{utc.month:02d}.jsonl"
 
