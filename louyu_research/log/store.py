@@ -36,7 +36,9 @@ import io
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -302,12 +304,14 @@ class EventLog:
             head = self.checked_head()
         parts: list[pl.LazyFrame] = []
         expected = 1
-        for name in self._acknowledged_segments(head):
+        names = self._acknowledged_segments(head)
+        sealed = self._sealed_frames([n for n in names if n != head.segment])
+        for name in names:
             if name == head.segment:
                 data = self._segment_bytes(name)[: head.offset]
                 part = Part.of(_parse_ndjson(data, self.path / name))
             else:
-                part = self._sealed_frame(name)
+                part = sealed[name]
             if part.first and part.first != expected:
                 # the segments must follow each other: a sealed segment removed, or one cut at
                 # a line boundary, would otherwise go unnoticed by a reader
@@ -333,6 +337,15 @@ class EventLog:
 
     def read(self, **kwargs: Any) -> pl.DataFrame:
         return self.scan(**kwargs).collect()
+
+    def _sealed_frames(self, names: list[str]) -> dict[str, Part]:
+        """`_sealed_frame` of each name, side by side on every core: a log without copies (a
+        fresh clone) parses its sealed segments in parallel (DuckDB and Polars release the
+        GIL); with copies, each is a stat and a small read."""
+        if len(names) < 2:
+            return {n: self._sealed_frame(n) for n in names}
+        with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:
+            return dict(zip(names, pool.map(self._sealed_frame, names), strict=True))
 
     def _sealed_frame(self, name: str) -> Part:
         """A sealed segment as a frame: its checked Parquet copy, or parsed (and copied) now.
@@ -1094,6 +1107,7 @@ def _duckdb_type(dtype: pl.DataType) -> str:
 #: `NDJSON_SCHEMA` in DuckDB's type names: the same known schema for either reader.
 DUCKDB_COLUMNS: dict[str, str] = {k: _duckdb_type(v) for k, v in ev.NDJSON_SCHEMA.items()}
 _duckdb: tuple[int, Any] | None = None  # (process id, connection): one per process
+_DUCKDB_LOCK = threading.Lock()
 
 
 def _read_json_lines(data: bytes) -> pl.DataFrame:
@@ -1108,9 +1122,10 @@ def _read_json_lines(data: bytes) -> pl.DataFrame:
     import duckdb
 
     global _duckdb
-    if _duckdb is None or _duckdb[0] != os.getpid():
-        _duckdb = (os.getpid(), duckdb.connect())
-    con = _duckdb[1].cursor()
+    with _DUCKDB_LOCK:  # segments are parsed side by side: one cursor per call
+        if _duckdb is None or _duckdb[0] != os.getpid():
+            _duckdb = (os.getpid(), duckdb.connect())
+        con = _duckdb[1].cursor()
     with tempfile.NamedTemporaryFile(prefix="louyu-segment-", suffix=".jsonl") as f:
         f.write(data)
         f.flush()
