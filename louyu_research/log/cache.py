@@ -36,6 +36,7 @@ import io
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -195,9 +196,9 @@ class SegmentCache:
         # lz4: the cache is disposable, so it is written fast rather than small
         frame.write_parquet(buf, compression="lz4", statistics=True)
         data = buf.getvalue()
-        seqs = f"{part.first}-{part.last}"
-        final = self.folder / f"{name}.{source}.{FRAME_TAG}.{seqs}.{digest(data)}.parquet"
-        tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+        seqs, own = f"{part.first}-{part.last}", digest(data)
+        final = self.folder / f"{name}.{source}.{FRAME_TAG}.{seqs}.{own}.parquet"
+        tmp = final.with_name(f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.folder.mkdir(exist_ok=True)
             with open(tmp, "wb") as f:
@@ -211,7 +212,7 @@ class SegmentCache:
         key = _identity(final)
         if key is None:
             return part
-        self._mark(key, digest(data))
+        self._mark(key, own)
         # the frame is let go: the replay scans the file, as the next process will
         return Part(pl.scan_parquet(final), part.first, part.last)
 
@@ -259,7 +260,7 @@ def _identity(path: Path, *, missing_ok: bool = True) -> _Identity | None:
 
 def _write_best_effort(final: Path, data: bytes) -> None:
     """Write a small record file atomically, or not at all (never an error)."""
-    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    tmp = final.with_name(f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         final.parent.mkdir(exist_ok=True)
         tmp.write_bytes(data)
