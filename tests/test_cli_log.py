@@ -128,3 +128,41 @@ def test_repair_reports_what_it_removed(tmp_path):
     r = louyu("repair", "--log", str(log))
     assert r.stdout.strip() == "removed 6 unacknowledged byte(s) from 2015-01.jsonl"
     assert louyu("verify", "--log", str(log)).returncode == 0
+
+
+def test_append_in_batches_keeps_the_batches_before_a_rejected_one_and_resumes(tmp_path):
+    """A backfill in batches of 2 lines: the third batch holds a tax report of a tenancy that
+    never moved in (line 6 of the file), so lines 1–4 stay appended and nothing of lines 5–6 is;
+    after the fix, running the same command again skips the four and appends the rest."""
+    log = tmp_path / "ev"
+    assert louyu("init", str(log)).returncode == 0
+    reports = [
+        tax(T1, "B1", f"2015-0{m}", 100.0 * m, f"2015-0{m}-28T09:00:00+08:00") for m in (3, 4, 5)
+    ]
+    drafts = [
+        building("B1", rec="2015-02-01T09:00:00+08:00"),
+        moved_in(T1, "B1", "2015-02-01", "2015-02-05T09:00:00+08:00"),
+        *reports[:2],
+        reports[2],
+        tax(T1, "B9", "2015-05", 1.0, "2015-05-29T09:00:00+08:00"),
+        tax(T1, "B1", "2015-06", 600.0, "2015-06-28T09:00:00+08:00"),
+    ]
+    backfill = tmp_path / "backfill.jsonl"
+    backfill.write_text(jsonl(*drafts), "utf-8")
+    r = louyu("append", "--log", str(log), "--batch", "2", str(backfill))
+    assert r.returncode == 1
+    assert f"line 6: data.tenant_id: unknown tenancy ('{T1}', 'B9')" in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert "from line 5" in last and "4 event(s) appended, head seq 4" in last
+    assert json.loads(louyu("stats", "--log", str(log)).stdout)["events"] == 4
+
+    drafts[5] = tax(T1, "B1", "2015-05", 1.0, "2015-05-29T09:00:00+08:00", eid="tax-fix")
+    backfill.write_text(jsonl(*drafts), "utf-8")
+    r = louyu("append", "--log", str(log), "--batch", "2", str(backfill))
+    assert r.returncode == 0, r.stderr
+    assert "appended 3 event(s), 4 already present; head seq 7" in r.stdout
+    assert louyu("verify", "--log", str(log)).stdout.startswith("ok:")
+    amounts = json.loads(
+        louyu("log", "--log", str(log), "--type", "TaxReported", "--format", "json").stdout
+    )
+    assert [row["amount_yuan"] for row in amounts] == [300.0, 400.0, 500.0, 1.0, 600.0]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -49,34 +52,69 @@ def append(
         int | None,
         typer.Option(help="Refuse unless the log's head seq is this (optimistic concurrency)."),
     ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Append in batches of this many lines, each atomic: a backfill of millions of "
+            "drafts in bounded memory. A rejected batch stops the command; the batches before "
+            "it stay, and running the command again skips the events already in the log.",
+        ),
+    ] = None,
     city: CityOption = None,
 ) -> None:
     """Append a batch of drafts atomically: all of them, or nothing when any is wrong."""
     el = open_event_log(log, city)
-    if file == "-":
-        lines = sys.stdin.buffer.read().splitlines()
-    else:
-        try:
-            lines = Path(file).read_bytes().splitlines()
-        except OSError as err:
-            usage_error(f"cannot read {file}: {err.strerror}")
     try:
-        result = el.append(lines, expect_seq=expect_seq)
-    except AppendRejected as err:
-        shown = sorted(err.problems, key=lambda p: (p.line or 0, p.field))
-        for p in shown[:SHOWN_PROBLEMS]:
-            typer.echo(f"{ev.one_line(file, 200)}:{p}", err=True)
-        if len(shown) > SHOWN_PROBLEMS:
-            typer.echo(f"… and {len(shown) - SHOWN_PROBLEMS} more problem(s)", err=True)
+        source = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
+    except OSError as err:
+        usage_error(f"cannot read {file}: {err.strerror}")
+    with source:
+        if batch is None:
+            chunks: Iterable[list[bytes]] = [source.read().splitlines()]
+        else:
+            lines = (line.rstrip(b"\n").rstrip(b"\r") for line in source)
+            chunks = iter(lambda: list(itertools.islice(lines, batch)), [])
+        appended = unchanged = first = 0
+        head = None
+        for n, chunk in enumerate(chunks):
+            try:
+                result = el.append(chunk, expect_seq=expect_seq if n == 0 else None)
+            except AppendRejected as err:
+                _rejected(file, err, first, appended, head)
+            except LogError as err:
+                log_error(err)
+            for warning in result.warnings:
+                typer.echo(f"louyu: warning: {warning}", err=True)
+            appended += len(result.appended)
+            unchanged += len(result.unchanged)
+            first += len(chunk)
+            head = result.head.seq
+    if head is None:  # an empty file read in batches: no batch at all
+        head = el.head().seq
+    typer.echo(f"appended {appended} event(s), {unchanged} already present; head seq {head}")
+
+
+def _rejected(file: str, err: AppendRejected, first: int, appended: int, head: int | None) -> None:
+    """Print a rejected batch's problems (lines counted from the start of the file) and exit 1."""
+    shown = sorted(err.problems, key=lambda p: (p.line or 0, p.field))
+    for p in shown[:SHOWN_PROBLEMS]:
+        if p.line is not None:
+            p = replace(p, line=p.line + first)
+        typer.echo(f"{ev.one_line(file, 200)}:{p}", err=True)
+    if len(shown) > SHOWN_PROBLEMS:
+        typer.echo(f"… and {len(shown) - SHOWN_PROBLEMS} more problem(s)", err=True)
+    if first:
+        typer.echo(
+            f"rejected: {len(err.problems)} problem(s) in the batch from line {first + 1}; "
+            f"nothing of it was appended. The {first} line(s) before it stay ({appended} "
+            f"event(s) appended, head seq {head}): fix the file and run the command again "
+            "(the events already in the log are skipped)",
+            err=True,
+        )
+    else:
         typer.echo(f"rejected: {len(err.problems)} problem(s); nothing was appended", err=True)
-        raise typer.Exit(1) from None
-    except LogError as err:
-        log_error(err)
-    for warning in result.warnings:
-        typer.echo(f"louyu: warning: {warning}", err=True)
-    typer.echo(
-        f"appended {len(result.appended)} event(s), {len(result.unchanged)} already present; head seq {result.head.seq}"
-    )
+    raise typer.Exit(1) from None
 
 
 def verify(log: LogOption = DEFAULT_LOG, city: CityOption = None) -> None:
