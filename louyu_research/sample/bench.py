@@ -807,10 +807,14 @@ def _row(label: str, value: float, base: float | None, ratio: float | None, peak
 def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     n = r["append"]["events"] if "append" in r else _events_of(args.dir)
     size = sum(p.stat().st_size for p in _segments(args.dir))
+    packed = sum(p.stat().st_size for p in args.dir.glob("*.jsonl.gz"))
     per_m = n / 1e6
     sec = {k: v["seconds"] for k, v in r.items()}
     peak = {k: v["peak_mb"] for k, v in r.items()}
-    lines = ["", f"events {n:,} ({size / 1e9:.2f} GB of JSON Lines)"]
+    stored = f"{size / 1e9:.2f} GB of JSON Lines" + (
+        f" and {packed / 1e9:.2f} GB of sealed segments gzip-compressed" if packed else ""
+    )
+    lines = ["", f"events {n:,} ({stored})"]
     if "warm" in r:
         lines[-1] += (
             f", tenancies active at the end {r['warm']['tenancies']:,}, "
@@ -947,7 +951,7 @@ def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             "Naive fold rate = events / naive replay time.",
         ]
     print("\n".join(lines))
-    print(json.dumps({"events": n, "bytes": size, "phases": r}))
+    print(json.dumps({"events": n, "bytes": size, "gzip_bytes": packed, "phases": r}))
 
 
 if __name__ == "__main__":
