@@ -29,15 +29,17 @@ ROWS_FOR_ADDITIONS = 500
 #: GB/T 4754-2017 applies to statistics from 2017-10-01 on; before, the 2011 edition.
 EDITION_2017_FROM = "2017-10"
 
-_BOOL_ZH = {True: "是", False: "否"}
-_CATEGORY_ZH = {
+#: What a person writes in the city's forms for each event value (a spelling that
+#: `columns.CHOICES` accepts): the templates' lists, and the sample's simulated returns.
+YES_NO_ZH = {True: "是", False: "否"}
+CATEGORY_ZH = {
     "office": "商务写字楼",
     "complex": "商业综合体",
     "industrial": "产业楼宇",
     "mixed": "混合",
 }
-_GRADE_ZH = {"A": "甲", "B": "乙", "C": "丙"}
-_STATUS_ZH = {"planned": "规划", "under_construction": "在建", "completed": "已建成"}
+GRADE_ZH = {"A": "甲", "B": "乙", "C": "丙"}
+STATUS_ZH = {"planned": "规划", "under_construction": "在建", "completed": "已建成"}
 
 _INSTRUCTIONS: dict[str, list[tuple[str, str]]] = {
     "roster": [
@@ -228,12 +230,12 @@ def roster_template(log: Log, street: str, month: str, out: str | os.PathLike[st
             ws.write_datetime(
                 i, index["since"], datetime.combine(r["since"], datetime.min.time()), book.day
             )
-        ws.write_string(i, index["registered_here"], _BOOL_ZH[bool(r["registered_here"])])
+        ws.write_string(i, index["registered_here"], YES_NO_ZH[bool(r["registered_here"])])
         ws.write_string(i, index["industry"], r["industry"] or "")
         ws.write_string(i, index["industry_edition"], r["industry_edition"] or "")
         if r["headcount"] is not None:
             ws.write_number(i, index["headcount"], r["headcount"])
-        ws.write_string(i, index["headquarters"], _BOOL_ZH[bool(r["headquarters"])])
+        ws.write_string(i, index["headquarters"], YES_NO_ZH[bool(r["headquarters"])])
         if r["unit"]:
             ws.write_string(i, index["unit"], r["unit"])
         ws.write_string(i, index["status"], "在驻")
@@ -278,10 +280,10 @@ def buildings_template(
     ws = book.data
     index = {c.key: j for j, c in enumerate(cols)}
     shown = {
-        "category": _CATEGORY_ZH,
-        "grade": _GRADE_ZH,
-        "status": _STATUS_ZH,
-        "standalone": _BOOL_ZH,
+        "category": CATEGORY_ZH,
+        "grade": GRADE_ZH,
+        "status": STATUS_ZH,
+        "standalone": YES_NO_ZH,
     }
     for i, r in enumerate(b.iter_rows(named=True), start=1):
         for key, j in index.items():

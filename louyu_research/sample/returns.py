@@ -60,6 +60,7 @@ import polars as pl
 from louyu_research.core.periods import Month
 from louyu_research.intake.api import IntakeOptions, plan
 from louyu_research.intake.change import Change
+from louyu_research.intake.templates import CATEGORY_ZH, GRADE_ZH, STATUS_ZH, YES_NO_ZH
 from louyu_research.log.store import EventLog
 from louyu_research.replay import Log, open_log
 from louyu_research.replay.log import Prepared, State, state_at, tax_frame, voided_ids
@@ -82,15 +83,6 @@ TAX_SENDER = {"national": "国家税务局", "local": "地方税务局", None: "
 FINANCE_SENDER = "市财政局"
 OFFICE = "市楼宇经济办公室"
 
-YES_NO = {True: "是", False: "否"}
-STATUS_ZH = {"planned": "规划", "under_construction": "在建", "completed": "已建成"}
-CATEGORY_ZH = {
-    "office": "商务写字楼",
-    "complex": "商业综合体",
-    "industrial": "产业楼宇",
-    "mixed": "混合",
-}
-GRADE_ZH = {"A": "甲", "B": "乙", "C": "丙"}
 RETIRE_ZH = {"demolished": "拆除", "converted": "改变用途", "merged": "合并", "other": "其他"}
 MOVE_OUT_ZH = {
     "relocated_in_city": "市内迁移",
@@ -389,7 +381,7 @@ def tax_totals(cut: _Cut) -> pl.DataFrame:
 
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
-        return YES_NO[value]
+        return YES_NO_ZH[value]
     if isinstance(value, date):
         return value.isoformat()
     return value
