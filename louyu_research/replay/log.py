@@ -1352,6 +1352,9 @@ class Log(EventLog):
     """An event log that replays itself (`replay`, `panel`); see the module docstring."""
 
     _memo_size = 2
+    #: Logs with at least this many events keep their preparations on disk (`saved`), read
+    #: back by the next process that replays the same cut-off; None: never.
+    save_from_events: int | None = 200_000
 
     def __init__(self, path: str | os.PathLike[str] = "events", *, city: City | None = None):
         super().__init__(path, city=city)
@@ -1371,17 +1374,33 @@ class Log(EventLog):
         recorded_by = self.cut_off(recorded_by)
         if upto_seq is not None and upto_seq < 0:
             raise ValueError("upto_seq must be ≥ 0")
-        head = self.head
+        head = self.checked_head()  # the cut-off is read once: the key and the scan agree
         rb = recorded_by.astimezone(UTC) if recorded_by is not None else None
         key = (head.seq, head.hash, rb, upto_seq)
         if key not in self._memo:
-            lf = self.scan(upto_seq=upto_seq, recorded_by=rb)
-            whole = rb is None and (upto_seq is None or upto_seq >= head.seq)
-            position = self._cut_off_position(lf, head, whole)
             if len(self._memo) >= self._memo_size:
                 self._memo.pop(next(iter(self._memo)))
-            self._memo[key] = prepare(lf, position, self.city)
+            self._memo[key] = self._prepare_cut_off(key, head, rb, upto_seq)
         return self._memo[key]
+
+    def _prepare_cut_off(
+        self, key: tuple[Any, ...], head: Any, rb: datetime | None, upto_seq: int | None
+    ) -> Prepared:
+        """Prepare a cut-off, or read its saved preparation (`saved`: logs of at least
+        `save_from_events` events)."""
+        from . import saved
+
+        # the scan checks that the segments follow each other up to HEAD, saved or not
+        lf = self.scan(upto_seq=upto_seq, recorded_by=rb, head=head)
+        keep = self.save_from_events is not None and head.seq >= self.save_from_events
+        name = saved.preparation_key(key, self.city.digest) if keep else ""
+        if keep and (found := saved.load(self.path / ".cache", name)) is not None:
+            return found
+        whole = rb is None and (upto_seq is None or upto_seq >= head.seq)
+        prepared = prepare(lf, self._cut_off_position(lf, head, whole), self.city)
+        if keep:
+            saved.save(self.path / ".cache", name, prepared)
+        return prepared
 
     def _cut_off_position(
         self, lf: pl.LazyFrame, head: Any, cut_is_head: bool = False

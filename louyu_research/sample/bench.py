@@ -16,9 +16,12 @@ warm in memory), and reports its own wall time and peak resident memory
 Phases: `generate` (the simulator alone, its drafts streamed batch by batch to the null device;
 beside it `generate_held`, the same with every draft kept until the end), `append` (generate +
 append; throughput in events/s), `cold` (replay with the Parquet
-cache removed: parse every JSON segment, write the cache, replay), `warm` (replay from the cache),
-`panel` (the 60-month BuildingMonth panel from the cache, preparation included),
-`replay_and_panel` (both in one process, sharing the preparation: what an indicators run does),
+cache removed: parse every JSON segment, write the cache, replay, save the preparation), `warm`
+(replay from the cache), `panel` (the 60-month BuildingMonth panel from the cache, preparation
+included), `replay_and_panel` (both in one process, sharing the preparation: what an indicators
+run does; these three compute the preparation from the copies), `prepare_and_save` (the
+preparation computed and saved, `replay.saved`) and `replay_and_panel_saved` (replay and panel
+reading that saved preparation: what every later process replaying the same log does),
 the readers of the same JSON Lines with the same known schema, each into the flat Polars frame
 replay reads (`read_ndjson` and `scan_ndjson`: Polars; `read_duckdb`: DuckDB's `read_json`,
 which `_parse_ndjson` uses), `scan_cache` (a bare streaming scan of the columns replay reads
@@ -129,13 +132,34 @@ def _as_of(months: int) -> date:
     return month_end(months - 1)
 
 
-def phase_replay(log_dir: Path, months: int, cold: bool) -> dict[str, Any]:
+def _open(log_dir: Path, saved: bool) -> Any:
+    """The log, reading and writing saved preparations (`replay.saved`) or computing its
+    preparation from the copies (`saved=False`)."""
     from louyu_research.replay.log import open_log
 
+    log = open_log(log_dir)
+    log.save_from_events = 0 if saved else None  # saved at any size: the bench's log may be small
+    return log
+
+
+def _saved_for_head(log_dir: Path) -> bool:
+    """Whether the log's `.cache/` holds a saved preparation of its whole log, read by this code."""
+    from louyu_research.replay import saved
+
+    log = _open(log_dir, saved=True)
+    head = log.head
+    key = saved.preparation_key((head.seq, head.hash, None, None), log.city.digest)
+    return (log_dir / ".cache" / f"prepared.{key}" / "prepared.json").is_file()
+
+
+def phase_replay(log_dir: Path, months: int, cold: bool) -> dict[str, Any]:
+    """Cold: no `.cache/` at all, as a user's first replay of a fresh clone (the preparation
+    is saved too); warm: from the copies, the preparation computed."""
     if cold:
         shutil.rmtree(log_dir / ".cache", ignore_errors=True)
+    log = _open(log_dir, saved=cold)
     t0 = time.perf_counter()
-    state = open_log(log_dir).replay(_as_of(months))
+    state = log.replay(_as_of(months))
     sec = time.perf_counter() - t0
     return {
         "seconds": sec,
@@ -145,12 +169,27 @@ def phase_replay(log_dir: Path, months: int, cold: bool) -> dict[str, Any]:
     }
 
 
-def phase_replay_and_panel(log_dir: Path, months: int) -> dict[str, Any]:
-    """What an indicators run does: one log object, the state and the panel (one preparation)."""
-    from louyu_research.replay.log import open_log
+def phase_prepare_and_save(log_dir: Path) -> dict[str, Any]:
+    """The whole log's preparation computed from the copies and saved (`replay.saved`)."""
+    from louyu_research.replay import saved
 
+    for folder in (log_dir / ".cache").glob("prepared.*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    log = _open(log_dir, saved=True)
     t0 = time.perf_counter()
-    log = open_log(log_dir)
+    log.prepared()
+    sec = time.perf_counter() - t0
+    size = sum(p.stat().st_size for p in (log_dir / ".cache").glob("prepared.*/*") if p.is_file())
+    return {"seconds": sec, "bytes": size, "kept": saved.KEEP}
+
+
+def phase_replay_and_panel(log_dir: Path, months: int, saved: bool) -> dict[str, Any]:
+    """What an indicators run does: one log object, the state and the panel (one preparation):
+    computed from the copies, or read from a saved preparation (`saved`)."""
+    if saved and not _saved_for_head(log_dir):
+        raise SystemExit("no saved preparation of this log: run the prepare_and_save phase first")
+    log = _open(log_dir, saved=saved)
+    t0 = time.perf_counter()
     state = log.replay(_as_of(months))
     start, end = period(0), period(months - 1)
     panel = log.panel(start, end)
@@ -162,11 +201,10 @@ def phase_replay_and_panel(log_dir: Path, months: int) -> dict[str, Any]:
 
 
 def phase_panel(log_dir: Path, months: int) -> dict[str, Any]:
-    from louyu_research.replay.log import open_log
-
+    log = _open(log_dir, saved=False)
     t0 = time.perf_counter()
     start, end = period(0), period(months - 1)
-    panel = open_log(log_dir).panel(start, end)
+    panel = log.panel(start, end)
     return {"seconds": time.perf_counter() - t0, "rows": panel.height}
 
 
@@ -640,7 +678,9 @@ PHASES = {
     "cold": lambda a: phase_replay(a.dir, a.months, cold=True),
     "warm": lambda a: phase_replay(a.dir, a.months, cold=False),
     "panel": lambda a: phase_panel(a.dir, a.months),
-    "replay_and_panel": lambda a: phase_replay_and_panel(a.dir, a.months),
+    "replay_and_panel": lambda a: phase_replay_and_panel(a.dir, a.months, saved=False),
+    "prepare_and_save": lambda a: phase_prepare_and_save(a.dir),
+    "replay_and_panel_saved": lambda a: phase_replay_and_panel(a.dir, a.months, saved=True),
     "read_ndjson": lambda a: phase_read_ndjson(a.dir),
     "read_duckdb": lambda a: phase_read_duckdb(a.dir),
     "scan_ndjson": lambda a: phase_scan_ndjson(a.dir),
@@ -688,6 +728,8 @@ PHASE_ORDER = (
     "warm",
     "panel",
     "replay_and_panel",
+    "prepare_and_save",
+    "replay_and_panel_saved",
     "naive_replay",
     "naive_panel",
     "intake",
@@ -757,6 +799,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         if args.log is None and "append" not in wanted and args.dir is None:
             ap.error("--only without append needs a log: --log DIR or --dir DIR of a kept log")
+        if "replay_and_panel_saved" in wanted:  # it reads what this phase saves
+            wanted.append("prepare_and_save")
         phases = [p for p in PHASE_ORDER if p in wanted]
         on_copies = any(p in wanted for p in APPEND_PHASES)
 
@@ -888,6 +932,27 @@ def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             lines.append(
                 _row("  bare streaming scan of the cache, s", scan, None, None, peak["scan_cache"])
             )
+        kept = sec.get("replay_and_panel_saved")
+        if kept is not None:
+            lines.append(
+                _row(
+                    "  from a saved preparation, s [streaming scan]",
+                    kept,
+                    scan,
+                    kept / scan if scan else None,
+                    peak["replay_and_panel_saved"],
+                )
+            )
+        if "prepare_and_save" in r:
+            lines.append(
+                _row(
+                    "  preparation computed and saved, s",
+                    sec["prepare_and_save"],
+                    None,
+                    None,
+                    peak["prepare_and_save"],
+                )
+            )
         stream = sec.get("stream_cache")
         if stream:
             lines.append(
@@ -919,12 +984,22 @@ def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             f"warm replay + panel / bare streaming scan = "
             f"{sec['replay_and_panel'] / sec['scan_cache']:.2f} (target ≤ 2)"
         )
+    if "replay_and_panel_saved" in r and "scan_cache" in r:
+        line = (
+            f"warm replay + panel from a saved preparation / bare streaming scan = "
+            f"{sec['replay_and_panel_saved'] / sec['scan_cache']:.2f} (target ≤ 2)"
+        )
+        if "prepare_and_save" in r:
+            line += f"; the saved preparation takes {r['prepare_and_save']['bytes'] / 1e6:,.0f} MB"
+        lines.append(line)
     if "replay_and_panel" in r and "stream_cache" in r:
         lines.append(
             f"warm replay + panel / the same columns streamed in batches and dropped = "
             f"{sec['replay_and_panel'] / sec['stream_cache']:.2f}"
         )
-    mem = [k for k in ("cold", "warm", "panel", "replay_and_panel") if k in r]
+    mem = [
+        k for k in ("cold", "warm", "panel", "replay_and_panel", "replay_and_panel_saved") if k in r
+    ]
     if mem:
         lines.append(
             "peak MB per million events: "
