@@ -1184,30 +1184,53 @@ def _tax_inactive(p: Prepared, as_of: date) -> pl.LazyFrame:
 # --- the state as of a date -----------------------------------------------------------------
 
 
-def buildings_at(p: Prepared, grid: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+#: The buildings' text attributes, which a panel joins last (`buildings_at(..., narrow=True)`).
+BUILDING_TEXT = ("name", "district", "street", "community", "address", "category", "grade")
+
+
+def buildings_at(
+    p: Prepared, grid: pl.LazyFrame, settings: Settings, *, narrow: bool = False
+) -> pl.LazyFrame:
     """Building attributes, status and scope at the date `at` of each row of `grid`.
 
-    `grid` has `building_id` and `at` (Date) and any other columns (kept). Attributes are read
-    at `max(at, registered_on)`, so a row before the registration shows the registration's
-    values with `registered` false.
+    `grid` has `building_id` (or the buildings' integer codes `_b`, `Prepared.building_codes`:
+    then it is sorted and joined by them, integers rather than strings) and `at` (Date), and
+    any other columns (kept). Attributes are read at `max(at, registered_on)`, so a row before
+    the registration shows the registration's values with `registered` false.
+
+    `narrow`: instead of the text attributes (`BUILDING_TEXT`) and `designated_industry`, the
+    row of the building's version (`_v`, in `building_versions`) and of its featured version
+    (`_f`, in `featured_versions`; null before any), to be joined once a grid of many rows has
+    been sorted and joined with everything else (`building_texts`).
     """
+    by = "_b" if "_b" in grid.collect_schema() else "building_id"
+
+    def keyed(frame: pl.DataFrame, index: str = "", texts: tuple[str, ...] = ()) -> pl.LazyFrame:
+        lf = frame.lazy()
+        if narrow and index:
+            lf = lf.with_row_index(index).drop(texts)
+        if by == "building_id":
+            return lf
+        codes = p.building_codes.lazy()
+        return lf.join(codes, on="building_id", maintain_order="left").drop("building_id")
+
     g = (
-        grid.join(p.registry.lazy(), on="building_id", how="inner")
+        grid.join(keyed(p.registry), on=by, how="inner")
         .with_columns(pl.max_horizontal("at", "registered_on").alias("_attr_at"))
-        .sort("building_id", "_attr_at")
+        .sort(by, "_attr_at")
         .join_asof(
-            p.building_versions.lazy(),
+            keyed(p.building_versions, "_v", BUILDING_TEXT),
             left_on="_attr_at",
             right_on="valid_from",
-            by="building_id",
+            by=by,
             check_sortedness=False,
         )
-        .sort("building_id", "at")
+        .sort(by, "at")
         .join_asof(
-            p.featured_versions.lazy(),
+            keyed(p.featured_versions, "_f", ("designated_industry",)),
             left_on="at",
             right_on="valid_from",
-            by="building_id",
+            by=by,
             check_sortedness=False,
         )
     )
@@ -1243,6 +1266,18 @@ def buildings_at(p: Prepared, grid: pl.LazyFrame, settings: Settings) -> pl.Lazy
             & standalone_ok
             & (pl.col("gross_floor_area_m2") >= settings.scope_min_gross_floor_area_m2)
         ).alias("in_scope"),
+    )
+
+
+def building_texts(p: Prepared, rows: pl.LazyFrame) -> pl.LazyFrame:
+    """The text attributes and `designated_industry` of `buildings_at(..., narrow=True)` rows,
+    joined by their versions' rows (`_v`, `_f`), in the rows' order."""
+    texts = p.building_versions.lazy().with_row_index("_v").select("_v", *BUILDING_TEXT)
+    featured = p.featured_versions.lazy().with_row_index("_f").select("_f", "designated_industry")
+    return (
+        rows.join(texts, on="_v", how="left", maintain_order="left")
+        .join(featured, on="_f", how="left", maintain_order="left")
+        .drop("_v", "_f")
     )
 
 

@@ -22,6 +22,7 @@ from .log import (
     PER_FEN,
     TENANCY,
     Prepared,
+    building_texts,
     buildings_at,
     group_cum_sum,
     group_shift,
@@ -412,10 +413,15 @@ def building_month_panel(
     months = month_range(start, end)
     first_idx, last_idx = int(months["month_idx"].min()), int(months["month_idx"].max())
     # Buildings go by their integer code `_b` (in the order of their ids) from here on: the
-    # joins, sorts and as-of joins over buildings × months compare integers, not strings.
+    # joins, sorts and as-of joins over buildings × months compare integers, not strings, and
+    # carry no text: the ids and text attributes are joined once, to the sorted panel.
     codes = p.building_codes.lazy()
-    grid = codes.join(months.lazy(), how="cross").with_columns(pl.col("month_end").alias("at"))
-    attrs = buildings_at(p, grid, settings)
+    grid = (
+        codes.select("_b")
+        .join(months.lazy(), how="cross")
+        .with_columns(pl.col("month_end").alias("at"))
+    )
+    attrs = buildings_at(p, grid, settings, narrow=True)
 
     # Occupancy step functions per building and per (building, key industry).
     tl = (  # read twice below: materialised once
@@ -495,12 +501,15 @@ def building_month_panel(
         .lazy()
         .select(
             (pl.col("_key") // 65_536).cast(pl.UInt32).alias("_b"),
-            (pl.col("_key") % 65_536 // 12).cast(pl.Int32).alias("year"),
             (pl.col("_key") % 65_536).cast(pl.Int32).alias("month_idx"),
-            "amount_fen",
+            pl.col("amount_fen").alias("tax_fen"),
         )
-        .sort("_b", "year", "month_idx")
-        .with_columns(group_cum_sum(pl.col("amount_fen"), ["_b", "year"]).alias("ytd_fen"))
+    )
+    # the panel's first year before its first month, for the year to date
+    carried = (
+        tax_b.filter(pl.col("month_idx") < first_idx)
+        .group_by("_b")
+        .agg(pl.col("tax_fen").sum().alias("_carried_fen"))
     )
     # Leading key industry at each month end (by occupied area; its tax YTD joins below): each
     # (building, industry) step holds from its month to the month before its next step, so the
@@ -546,23 +555,25 @@ def building_month_panel(
         )
     )
 
+    # in the grid's order (building, month) throughout: the year to date is a running sum
+    first_year = pl.col("month_idx") < ytd_from + 12
+    bm = ["_b", "month_idx"]
     panel = (
         _steps_at(steps, attrs, ["_b"], occ_cols)
-        .join(flows, on=["_b", "month_idx"], how="left")
+        .join(flows, on=bm, how="left", maintain_order="left")
         .join(
-            tax_b.select("_b", "month_idx", pl.col("amount_fen").alias("tax_fen")),
-            on=["_b", "month_idx"],
-            how="left",
+            tax_b.filter(pl.col("month_idx") >= first_idx), on=bm, how="left", maintain_order="left"
         )
-        .sort("_b", "year", "month_idx")
-        .join_asof(
-            tax_b.select("_b", "year", "month_idx", "ytd_fen"),
-            on="month_idx",
-            by=["_b", "year"],
-            check_sortedness=False,
+        .join(carried, on="_b", how="left", maintain_order="left")
+        .with_columns(
+            (
+                group_cum_sum(pl.col("tax_fen").fill_null(0), ["_b", "year"])
+                + pl.when(first_year).then(pl.col("_carried_fen").fill_null(0)).otherwise(0)
+            ).alias("ytd_fen")
         )
-        .join(leading, on=["_b", "month_idx"], how="left")
+        .join(leading, on=bm, how="left", maintain_order="left")
     )
+    panel = building_texts(p, panel).join(codes, on="_b", how="left", maintain_order="left")
     tenancy_area = pl.col("c_area") * PER_AREA_UNIT
     panel = panel.select(
         "building_id",
@@ -606,8 +617,6 @@ def building_month_panel(
         pl.when(pl.col("leading_industry").is_not_null() & (pl.col("ytd_fen").fill_null(0) > 0))
         .then(pl.col("lead_ytd_fen") / pl.col("ytd_fen"))
         .alias("leading_tax_share_ytd"),
-        "_b",
-        "month_idx",
     )
-    out = panel.sort("_b", "month_idx").drop("_b", "month_idx").collect(engine=ENGINE)
+    out = panel.collect(engine=ENGINE)
     return frames.validate(frames.BuildingMonth, out)

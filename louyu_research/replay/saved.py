@@ -41,7 +41,7 @@ import threading
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -103,7 +103,7 @@ def load(cache: Path, key: str) -> Prepared | None:
             path = folder / f"{name}.parquet"
             stat = _stat(path)
             if stat != record["stat"]:
-                if digest(path.read_bytes()) != record["digest"]:
+                if file_digest(path) != record["digest"]:
                     raise ValueError(path)
                 record["stat"], changed = stat, True
         frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in _FRAMES}
@@ -157,12 +157,32 @@ def save(cache: Path, key: str, prepared: Prepared) -> None:
 
 
 def _write(frame: pl.DataFrame, path: Path) -> str:
-    """Write a frame as Parquet (lz4: fast rather than small); returns the bytes' digest."""
-    buf = io.BytesIO()
-    frame.write_parquet(buf, compression="lz4", statistics=False)
-    data = buf.getvalue()
-    path.write_bytes(data)
-    return digest(data)
+    """Write a frame as Parquet (lz4: fast rather than small), hashing the bytes as they are
+    written (a preparation of a large log is gigabytes: never held twice); returns the digest."""
+    with open(path, "wb") as f:
+        sink = _Hashing(f)
+        frame.write_parquet(sink, compression="lz4", statistics=False)
+    return sink.hash.hexdigest()[: len(digest(b""))]
+
+
+class _Hashing(io.RawIOBase):
+    """A file that hashes (sha256) what is written to it."""
+
+    def __init__(self, file: BinaryIO):
+        self.file, self.hash = file, hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.hash.update(data)
+        return self.file.write(data)
+
+
+def file_digest(path: Path) -> str:
+    """The digest of a file's bytes (`log.cache.digest`), read in chunks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()[: len(digest(b""))]
 
 
 def _stat(path: Path) -> list[int]:
