@@ -523,76 +523,109 @@ class EventLog:
         prev_time = datetime.fromisoformat(head.recorded_at) if head.recorded_at else None
         latest = datetime.now(UTC) + ev.FUTURE_TOLERANCE
         result = AppendResult()
+        appended, stored_lines = result.appended, result.lines
         batch: dict[str, dict[str, Any]] = {}  # event_id → its record, in this batch
+        dump, seal, check, learn = ev.to_record, ev.sealed_bytes, known.check, known.learn
+        # the instant given by the last draft that passed the clock checks, and its segment: the
+        # next draft giving the same instant passes them too (a batch's drafts share a few
+        # hundred instants, each validated once into one object)
+        passed: datetime | None = None
+        segment = ""
         for n, draft in drafts:
-            record = ev.to_record(draft)
-            if draft.event_id in batch:
-                if ev.content_key(batch[draft.event_id]) != ev.content_key(record):
+            record = dump(draft)
+            event_id = draft.event_id
+            if event_id in batch:
+                if ev.content_key(batch[event_id]) != ev.content_key(record):
                     problems.append(
                         Problem(
                             n,
                             "event_id",
-                            f"{draft.event_id!r} appears twice in the batch with other content",
+                            f"{event_id!r} appears twice in the batch with other content",
                         )
                     )
                 continue
-            if draft.event_id in known.event_ids:
-                stored = known.event_ids[draft.event_id]
+            if event_id in known.event_ids:
+                stored = known.event_ids[event_id]
                 same = stored["key"] == ev.content_key(record) and (
                     draft.recorded_at is None or draft.recorded_at == stored["recorded_at"]
                 )
                 if same:
-                    result.unchanged.append(draft.event_id)
+                    result.unchanged.append(event_id)
                 else:
                     problems.append(
                         Problem(
                             n,
                             "event_id",
-                            f"{draft.event_id!r} is already in the log (seq {stored['seq']}) with other content",
+                            f"{event_id!r} is already in the log (seq {stored['seq']}) with other content",
                         )
                     )
                 continue
-            batch[draft.event_id] = record
-            for fld, msg in known.check(draft.type, draft.data, batch):
+            batch[event_id] = record
+            type_, data = draft.type, draft.data
+            for fld, msg in check(type_, data, batch):
                 problems.append(Problem(n, fld, msg))
-            recorded = draft.recorded_at or now
-            if draft.recorded_at is None and prev_time is not None and now < prev_time <= latest:
-                # the previous event was recorded on a clock slightly ahead of this one (within
-                # the tolerance): record this one at that instant, never before it
-                recorded = prev_time
-            fld = "recorded_at" if draft.recorded_at else "recorded_at (defaulted to now)"
-            if recorded > latest:
-                problems.append(
-                    Problem(
-                        n,
-                        fld,
-                        f"{recorded.isoformat()} is in the future (this machine's clock says "
-                        f"{_utc(latest - ev.FUTURE_TOLERANCE)}; {ev.FUTURE_TOLERANCE} of skew is allowed)",
-                    )
-                )
-            if prev_time is not None and recorded < prev_time:
-                problems.append(
-                    Problem(
-                        n,
-                        fld,
-                        f"{recorded.isoformat()} is earlier than the previous event's {prev_time.isoformat()}",
-                    )
-                )
-            prev_time = max(prev_time, recorded) if prev_time else recorded
-            known.learn(draft.type, draft.data)
+            given = draft.recorded_at
+            if given is None or given is not passed:
+                recorded, late = self._clock(n, given, now, prev_time, latest, problems)
+                prev_time = max(prev_time, recorded) if prev_time else recorded
+                passed = None if late else given
+                segment = segment_of(recorded)
+            else:
+                recorded = given
+            learn(type_, data)
             if problems:
                 continue
             prev_seq += 1
             record["seq"] = prev_seq
-            if recorded is not draft.recorded_at:  # else the record holds it, written alike
+            if recorded is not given:  # else the record holds it, written alike
                 record["recorded_at"] = _rfc3339(recorded)
-            prev_hash, line = ev.sealed_line(prev_hash, record)
+            prev_hash, line = seal(prev_hash, record)
             record["hash"] = prev_hash
-            result.appended.append(record)
-            result.lines.append((segment_of(recorded), (line + "\n").encode("utf-8")))
+            appended.append(record)
+            stored_lines.append((segment, line))
         if problems:
             raise AppendRejected(problems)
         return result
+
+    @staticmethod
+    def _clock(
+        n: int,
+        given: datetime | None,
+        now: datetime,
+        prev_time: datetime | None,
+        latest: datetime,
+        problems: list[Problem],
+    ) -> tuple[datetime, bool]:
+        """The instant a draft is recorded at, and whether it failed a clock check (each
+        failure added to `problems`): not in the future beyond the tolerance, never before the
+        previous event's."""
+        recorded = given or now
+        if given is None and prev_time is not None and now < prev_time <= latest:
+            # the previous event was recorded on a clock slightly ahead of this one (within
+            # the tolerance): record this one at that instant, never before it
+            recorded = prev_time
+        fld = "recorded_at" if given else "recorded_at (defaulted to now)"
+        late = False
+        if recorded > latest:
+            late = True
+            problems.append(
+                Problem(
+                    n,
+                    fld,
+                    f"{recorded.isoformat()} is in the future (this machine's clock says "
+                    f"{_utc(latest - ev.FUTURE_TOLERANCE)}; {ev.FUTURE_TOLERANCE} of skew is allowed)",
+                )
+            )
+        if prev_time is not None and recorded < prev_time:
+            late = True
+            problems.append(
+                Problem(
+                    n,
+                    fld,
+                    f"{recorded.isoformat()} is earlier than the previous event's {prev_time.isoformat()}",
+                )
+            )
+        return recorded, late
 
     def _write(self, result: AppendResult, head: Head) -> Head:
         """Write the batch's lines, then HEAD (the acknowledgement); on a fault before HEAD,
@@ -600,6 +633,7 @@ class EventLog:
         by_segment: dict[str, list[bytes]] = {}
         for seg, line in result.lines:
             by_segment.setdefault(seg, []).append(line)
+        created: dict[str, bytes] = {}  # segments this batch wrote whole: their content
         touched: list[tuple[Path, int | None]] = []
         new_file = acknowledged = False
         offset = 0
@@ -617,8 +651,11 @@ class EventLog:
                     before = None
                 touched.append((path, before))
                 new_file |= before is None
+                data = b"".join(chunk)
+                if before is None:
+                    created[seg] = data
                 with open(path, "ab") as f:
-                    f.write(b"".join(chunk))
+                    f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
                     offset = f.tell()
@@ -663,11 +700,67 @@ class EventLog:
                     )
                 )
         sealed = {n for n in [*by_segment, head.segment] if n is not None and n < new_head.segment}
-        for name in sorted(sealed):
-            # sealed now: its columnar copy is written with it, so no reader parses it again
+        # sealed now: their columnar copies are written with them, so no reader parses them again
+        self._copy_sealed(sorted(sealed), created)
+        return new_head
+
+    def _copy_sealed(self, names: list[str], created: dict[str, bytes]) -> None:
+        """Write the Parquet copies of segments a batch just sealed (best effort, as any copy).
+
+        A backfill batch seals a segment per month it spans: they are parsed together, in one
+        read of their lines one after the other, and the frame is cut into one copy per
+        segment (a parse has a fixed cost, a few times a month's worth of lines). The content
+        of a segment the batch wrote whole is the bytes it wrote, not read back. Should the
+        joint parse fail (a segment before the batch edited by hand), each segment is parsed
+        alone, as a reader would."""
+        todo: list[tuple[str, str, bytes]] = []
+        alone: list[str] = []
+        for name in names:
+            try:
+                got = self._sealed_content(name, created.get(name))
+            except (OSError, LogError):
+                alone.append(name)
+                continue
+            if got is not None:
+                todo.append((name, *got))
+        if len(todo) > 1:
+            try:
+                whole = _parse_ndjson(b"".join(c for _, _, c in todo), self.path)
+            except LogError:
+                alone.extend(name for name, _, _ in todo)
+            else:
+                start = 0
+                for name, source, content in todo:
+                    rows = content.count(b"\n")
+                    with suppress(OSError):
+                        self._cache.store(name, source, whole.slice(start, rows))
+                    start += rows
+        else:
+            alone.extend(name for name, _, _ in todo)
+        for name in sorted(alone):
             with suppress(OSError, LogError):
                 self._sealed_frame(name)
-        return new_head
+
+    def _sealed_content(self, name: str, written: bytes | None) -> tuple[str, bytes] | None:
+        """(content digest, lines) of a sealed segment that has no checked copy yet (None
+        when it has one). `written`: its whole content, when this process just wrote it."""
+        stored = self.path / name
+        if not stored.exists():
+            stored = self.path / (name + ".gz")
+        if written is not None:
+            source: str = digest(written)
+            if stored.name == name:  # a compressed one was recorded when it was compressed
+                self._cache.know(stored, source)
+            content: bytes | None = written
+        else:
+            source, content = self._cache.source_digest(stored, functools.partial(_content, stored))
+        if self._cache.load(name, source) is not None:
+            return None
+        if content is None:
+            content = _content(stored)
+            if digest(content) != source:
+                raise LogError(f"{stored}: changed while it was read")
+        return source, content
 
     def _unseal(self, name: str) -> None:
         """Make a compressed segment plain again so that it can grow (HEAD rebuilt into it)."""
@@ -785,6 +878,13 @@ class EventLog:
 
     def _known(self, drafts: list[tuple[int, Any]], index: AppendIndex) -> _Known:
         """What the log knows about the facts a batch mentions, asked of the index."""
+        known = _Known(
+            key_industries=self.city.key_industry_codes,
+            streets=self.city.street_names,
+            all_ids=set(),
+        )
+        if not index.runs:  # an index of no event (a new log): nothing to ask
+            return known
         ids: dict[str, str] = {}
         texts: set[str] = set()
         for _, d in drafts:
@@ -801,11 +901,6 @@ class EventLog:
             if d.type == "EventRetracted":
                 ids[ix.event_text(data.event_id)] = data.event_id
         found = index.find([*ids, *texts])
-        known = _Known(
-            key_industries=self.city.key_industry_codes,
-            streets=self.city.street_names,
-            all_ids=set(),
-        )
         hit_seqs: dict[int, str] = {}
         for text, seq in found.items():
             kind, _, rest = text.partition(ix.SEP)
@@ -833,21 +928,20 @@ class EventLog:
 
     def _index_batch(self, result: AppendResult, index: AppendIndex) -> None:
         """Add an acknowledged batch to the index (after HEAD: the index is never ahead)."""
-        rows = [
-            {
-                "seq": r["seq"],
-                "event_id": r["event_id"],
-                "type": r["type"],
-                "building_id": r["data"].get("building_id"),
-                "tenant_id": r["data"].get("tenant_id"),
-            }
-            for r in result.appended
-        ]
+        appended = result.appended
+        datas = [r["data"] for r in appended]
+        columns = {
+            "seq": [r["seq"] for r in appended],
+            "event_id": [r["event_id"] for r in appended],
+            "type": [r["type"] for r in appended],
+            "building_id": [d.get("building_id") for d in datas],
+            "tenant_id": [d.get("tenant_id") for d in datas],
+        }
         segments: dict[str, list[int]] = {}
-        for (seg, _), r in zip(result.lines, result.appended, strict=True):
+        for (seg, _), seq in zip(result.lines, columns["seq"], strict=True):
             have = segments.get(seg)
-            segments[seg] = [have[0] if have else r["seq"], r["seq"]]
-        index.add(pl.DataFrame(rows, schema=_INDEX_SCHEMA), segments)
+            segments[seg] = [have[0] if have else seq, seq]
+        index.add(pl.DataFrame(columns, schema=_INDEX_SCHEMA), segments)
         index.commit(result.head)
 
     # --- tail, repair, verify ---------------------------------------------------------------------
@@ -1019,6 +1113,15 @@ class _Known:
     streets: frozenset[str] | None = None  # the city's streets and towns; None: not checked
 
     def check(self, type_: str, data: Any, batch_ids: Any) -> list[tuple[str, str]]:
+        if type_ in ev.TENANCY_EVENTS:  # most of a batch; no other check is about these types
+            if (data.tenant_id, data.building_id) in self.tenancies:
+                return []
+            return [
+                (
+                    "data.tenant_id",
+                    f"unknown tenancy ({data.tenant_id!r}, {data.building_id!r}) (no TenantMovedIn)",
+                )
+            ]
         out = []
         if type_ == "BuildingRegistered" and data.building_id in self.buildings:
             out.append(("data.building_id", f"building {data.building_id!r} is already registered"))
