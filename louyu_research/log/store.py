@@ -510,11 +510,12 @@ class EventLog:
     ) -> AppendResult:
         problems: list[Problem] = []
         drafts: list[tuple[int, Any]] = []
+        parse = ev.parse_draft
         for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                drafts.append((n, ev.parse_draft(line)))
+                drafts.append((n, parse(line)))
             except ev.InvalidEvent as err:
                 problems.extend(Problem(n, f, m) for f, m in err.pairs)
 
@@ -526,6 +527,7 @@ class EventLog:
         appended, stored_lines = result.appended, result.lines
         batch: dict[str, dict[str, Any]] = {}  # event_id → its record, in this batch
         dump, seal, check, learn = ev.to_record, ev.sealed_bytes, known.check, known.learn
+        tenancy_events, tenancies = ev.TENANCY_EVENTS, known.tenancies
         # the instant given by the last draft that passed the clock checks, and its segment: the
         # next draft giving the same instant passes them too (a batch's drafts share a few
         # hundred instants, each validated once into one object)
@@ -562,8 +564,11 @@ class EventLog:
                 continue
             batch[event_id] = record
             type_, data = draft.type, draft.data
-            for fld, msg in check(type_, data, batch):
-                problems.append(Problem(n, fld, msg))
+            if type_ not in tenancy_events:
+                problems.extend(Problem(n, f, m) for f, m in check(type_, data, batch))
+                learn(type_, data)
+            elif (data.tenant_id, data.building_id) not in tenancies:  # most of a batch
+                problems.extend(Problem(n, f, m) for f, m in check(type_, data, batch))
             given = draft.recorded_at
             if given is None or given is not passed:
                 recorded, late = self._clock(n, given, now, prev_time, latest, problems)
@@ -572,7 +577,6 @@ class EventLog:
                 segment = segment_of(recorded)
             else:
                 recorded = given
-            learn(type_, data)
             if problems:
                 continue
             prev_seq += 1
@@ -1113,15 +1117,6 @@ class _Known:
     streets: frozenset[str] | None = None  # the city's streets and towns; None: not checked
 
     def check(self, type_: str, data: Any, batch_ids: Any) -> list[tuple[str, str]]:
-        if type_ in ev.TENANCY_EVENTS:  # most of a batch; no other check is about these types
-            if (data.tenant_id, data.building_id) in self.tenancies:
-                return []
-            return [
-                (
-                    "data.tenant_id",
-                    f"unknown tenancy ({data.tenant_id!r}, {data.building_id!r}) (no TenantMovedIn)",
-                )
-            ]
         out = []
         if type_ == "BuildingRegistered" and data.building_id in self.buildings:
             out.append(("data.building_id", f"building {data.building_id!r} is already registered"))
