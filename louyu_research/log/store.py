@@ -38,7 +38,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -173,6 +173,44 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> None:
     """Best-effort clean-up after a fault: its own failure must not hide the first error."""
     with suppress(OSError):
         fn(*args, **kwargs)
+
+
+@dataclass
+class _Sealed:
+    """The segments a batch seals, for their Parquet copies (`EventLog._copy_sealed`).
+
+    A backfill batch seals a segment per month it spans. Those it writes whole (every one
+    after HEAD's but its last) are parsed together by a worker thread, in one read of their
+    lines one after the other (a parse has a fixed cost, a few times a month's worth of
+    lines), and cut into one encoded copy each, while the batch is written and indexed (the
+    parser and the encoder run outside the GIL). The copies are written once HEAD
+    acknowledges the batch."""
+
+    names: list[str] = field(default_factory=list)  # every segment sealed, in order
+    content: dict[str, bytes] = field(default_factory=dict)  # those written whole: their lines
+    copies: Future[list[_Copy]] | None = None  # theirs, encoded by the worker
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """A sealed segment's Parquet copy, encoded: its content digest, seqs and bytes."""
+
+    name: str
+    source: str
+    part: Part
+    data: bytes
+
+
+def _encode_copies(segments: dict[str, bytes], log: Path) -> list[_Copy]:
+    """Segments (name → lines) that follow each other, parsed at once and cut into a copy each."""
+    whole = _parse_ndjson(b"".join(segments.values()), log)
+    out, start = [], 0
+    for name, content in segments.items():
+        rows = content.count(b"\n")
+        frame = whole.slice(start, rows)
+        start += rows
+        out.append(_Copy(name, digest(content), Part.of(frame), SegmentCache.encode(frame)))
+    return out
 
 
 class EventLog:
@@ -487,20 +525,25 @@ class EventLog:
             if result.appended:
                 # only now, with a batch to write: a rejected batch leaves every byte as it was
                 self._cut_unacknowledged_tail(head, warn=True)
-                result.head = self._write(result, head)
-                try:
-                    self._index_batch(result, index)
-                except OSError as err:
-                    result.warnings.append(
-                        str(
-                            fault(
-                                err,
-                                self.path / INDEX_FOLDER,
-                                "update the append index",
-                                "the batch was appended; the next append catches the index up",
+                sealed = _Sealed()
+                with ThreadPoolExecutor(1) as worker:  # the sealed segments' copies (`_Sealed`)
+                    result.head = self._write(result, head, sealed, worker)
+                    try:
+                        self._index_batch(result, index)
+                    except OSError as err:
+                        result.warnings.append(
+                            str(
+                                fault(
+                                    err,
+                                    self.path / INDEX_FOLDER,
+                                    "update the append index",
+                                    "the batch was appended; the next append catches the index up",
+                                )
                             )
                         )
-                    )
+                    # sealed now: their columnar copies are written with them, so no reader
+                    # parses them again
+                    self._copy_sealed(sealed)
             else:
                 result.head = head
             return result
@@ -631,13 +674,23 @@ class EventLog:
             )
         return recorded, late
 
-    def _write(self, result: AppendResult, head: Head) -> Head:
+    def _write(
+        self, result: AppendResult, head: Head, sealed: _Sealed, worker: ThreadPoolExecutor
+    ) -> Head:
         """Write the batch's lines, then HEAD (the acknowledgement); on a fault before HEAD,
-        roll the segments back to what HEAD acknowledges and raise a one-line error."""
+        roll the segments back to what HEAD acknowledges and raise a one-line error.
+
+        `sealed` learns the segments the batch seals, and `worker` encodes the copies of
+        those the batch writes whole (`_Sealed`) meanwhile."""
         by_segment: dict[str, list[bytes]] = {}
         for seg, line in result.lines:
             by_segment.setdefault(seg, []).append(line)
-        created: dict[str, bytes] = {}  # segments this batch wrote whole: their content
+        last_segment = next(reversed(by_segment))
+        for seg, chunk in by_segment.items():
+            if seg != last_segment and (head.segment is None or seg > head.segment):
+                sealed.content[seg] = b"".join(chunk)
+        if sealed.content:
+            sealed.copies = worker.submit(_encode_copies, sealed.content, self.path)
         touched: list[tuple[Path, int | None]] = []
         new_file = acknowledged = False
         offset = 0
@@ -655,9 +708,7 @@ class EventLog:
                     before = None
                 touched.append((path, before))
                 new_file |= before is None
-                data = b"".join(chunk)
-                if before is None:
-                    created[seg] = data
+                data = sealed.content.get(seg) or b"".join(chunk)
                 with open(path, "ab") as f:
                     f.write(data)
                     f.flush()
@@ -703,68 +754,30 @@ class EventLog:
                         )
                     )
                 )
-        sealed = {n for n in [*by_segment, head.segment] if n is not None and n < new_head.segment}
-        # sealed now: their columnar copies are written with them, so no reader parses them again
-        self._copy_sealed(sorted(sealed), created)
+        sealed.names = sorted(
+            {n for n in [*by_segment, head.segment] if n is not None and n < new_head.segment}
+        )
         return new_head
 
-    def _copy_sealed(self, names: list[str], created: dict[str, bytes]) -> None:
-        """Write the Parquet copies of segments a batch just sealed (best effort, as any copy).
-
-        A backfill batch seals a segment per month it spans: they are parsed together, in one
-        read of their lines one after the other, and the frame is cut into one copy per
-        segment (a parse has a fixed cost, a few times a month's worth of lines). The content
-        of a segment the batch wrote whole is the bytes it wrote, not read back. Should the
-        joint parse fail (a segment before the batch edited by hand), each segment is parsed
-        alone, as a reader would."""
-        todo: list[tuple[str, str, bytes]] = []
-        alone: list[str] = []
-        for name in names:
-            try:
-                got = self._sealed_content(name, created.get(name))
-            except (OSError, LogError):
-                alone.append(name)
-                continue
-            if got is not None:
-                todo.append((name, *got))
-        if len(todo) > 1:
-            try:
-                whole = _parse_ndjson(b"".join(c for _, _, c in todo), self.path)
-            except LogError:
-                alone.extend(name for name, _, _ in todo)
-            else:
-                start = 0
-                for name, source, content in todo:
-                    rows = content.count(b"\n")
-                    with suppress(OSError):
-                        self._cache.store(name, source, whole.slice(start, rows))
-                    start += rows
-        else:
-            alone.extend(name for name, _, _ in todo)
-        for name in sorted(alone):
+    def _copy_sealed(self, sealed: _Sealed) -> None:
+        """Write the Parquet copies of the segments a batch sealed (best effort, as any copy):
+        those the worker encoded, and each other one parsed alone, as a reader would (a
+        segment the batch did not write whole, or should the worker's parse have failed)."""
+        copies: dict[str, _Copy] = {}
+        if sealed.copies is not None:
             with suppress(OSError, LogError):
-                self._sealed_frame(name)
-
-    def _sealed_content(self, name: str, written: bytes | None) -> tuple[str, bytes] | None:
-        """(content digest, lines) of a sealed segment that has no checked copy yet (None
-        when it has one). `written`: its whole content, when this process just wrote it."""
-        stored = self.path / name
-        if not stored.exists():
-            stored = self.path / (name + ".gz")
-        if written is not None:
-            source: str = digest(written)
-            if stored.name == name:  # a compressed one was recorded when it was compressed
-                self._cache.know(stored, source)
-            content: bytes | None = written
-        else:
-            source, content = self._cache.source_digest(stored, functools.partial(_content, stored))
-        if self._cache.load(name, source) is not None:
-            return None
-        if content is None:
-            content = _content(stored)
-            if digest(content) != source:
-                raise LogError(f"{stored}: changed while it was read")
-        return source, content
+                copies = {c.name: c for c in sealed.copies.result()}
+        for name in sealed.names:
+            with suppress(OSError, LogError):
+                copy = copies.get(name)
+                if copy is None:
+                    self._sealed_frame(name)
+                    continue
+                stored = self.path / name
+                if stored.exists():  # a compressed one was recorded when it was compressed
+                    self._cache.know(stored, copy.source)
+                if self._cache.load(name, copy.source) is None:
+                    self._cache.keep(name, copy.source, copy.part, copy.data)
 
     def _unseal(self, name: str) -> None:
         """Make a compressed segment plain again so that it can grow (HEAD rebuilt into it)."""
