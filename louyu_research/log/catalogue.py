@@ -688,7 +688,7 @@ def to_record(model: BaseModel) -> dict[str, Any]:
 
     `model_dump(mode="json", exclude_none=True)`, asked of the serializer directly (it runs
     for every event of a batch)."""
-    return model.__pydantic_serializer__.to_python(model, mode="json", exclude_none=True)  # type: ignore[no-any-return]
+    return model.__pydantic_serializer__.to_python(model, mode="json", exclude_none=True)
 
 
 def canonical_json(record: dict[str, Any]) -> str:
