@@ -7,12 +7,14 @@ would — a duplicate id is refused, a known reference accepted, an unknown one 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from louyu_research.log import cache as cache_mod
@@ -331,6 +333,41 @@ def test_sealed_segments_have_their_copy_when_sealed(tmp_path, monkeypatch, plai
     frame = EventLog(path).read()
     assert frame.height == 12
     assert parsed == ["2015-04.jsonl"]
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_a_batch_spanning_months_copies_each_month_it_seals(tmp_path, monkeypatch, plain):
+    """A backfill batch of five months onto a log whose head is in the first: the first
+    (appended to) and the three months it writes whole are sealed, the whole ones parsed
+    together; each copy holds exactly its segment's events, as the segment parsed alone."""
+    path = tmp_path / "ev"
+    log = EventLog.init(path, compress_sealed=not plain)
+    log.append(
+        [
+            building("B1", rec="2015-01-02T09:00:00+00:00"),
+            moved_in(T1, "B1", "2015-01-03", "2015-01-03T09:00:00+00:00"),
+        ]
+    )
+    drafts = []
+    for n in range(1, 6):
+        m = month(n)
+        rec = [f"{m}-2{k}T09:00:00+00:00" for k in range(n)]  # n events in month n
+        drafts += [tax(T1, "B1", month(10 * n + k), 1.0 + k, r) for k, r in enumerate(rec)]
+    parsed = count_parses(monkeypatch)
+    assert len(log.append(drafts).appended) == 15
+    first = "2015-01.jsonl" if plain else "2015-01.jsonl.gz"
+    assert parsed == ["ev", first]  # the three whole months at once, then the first alone
+    copies = {p.name.split(".")[0]: p for p in (path / ".cache").glob("*.parquet")}
+    assert sorted(copies) == ["2015-01", "2015-02", "2015-03", "2015-04"]
+    for name, copy in copies.items():
+        stored = path / f"{name}.jsonl"
+        data = stored.read_bytes() if plain else gzip.decompress(Path(f"{stored}.gz").read_bytes())
+        alone = store._parse_ndjson(data, stored)
+        assert alone.height == (3 if name == "2015-01" else int(name[-1]))
+        assert pl.read_parquet(copy).equals(alone)
+    parsed.clear()
+    assert EventLog(path).read().height == 17
+    assert parsed == ["2015-05.jsonl"]
 
 
 def test_a_copied_log_reads_without_parsing_its_sealed_segments(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import jsonschema
@@ -97,3 +98,35 @@ def test_an_update_must_name_an_attribute(type_, key):
     }
     with pytest.raises(ev.InvalidEvent, match="at least one attribute"):
         ev.parse_draft(json.dumps(draft))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"tenant_id": "T1", "building_id": "B1", "period": "2016-01", "amount_yuan": 1200.0},
+        {"name": '引号"与\\反斜杠', "lon": 120.1, "lat": 1e-05, "gross_floor_area_m2": 1e16},
+        {"reason": "tab\there, DEL \x7f, emoji 🏢, é", "event_id": "x"},
+    ],
+)
+def test_a_stored_line_is_the_canonical_record_with_its_hash(data):
+    """`sealed_bytes` (what `append` writes) against `json.dumps` with the documented options,
+    the hash over the previous hash and the record without it, as `verify` recomputes it."""
+    prev = "ab" * 32
+    record = {
+        "event_id": "e-1",
+        "type": "TaxReported",
+        "occurred_on": "2016-01-31",
+        "recorded_at": "2016-02-11T10:00:00+08:00",
+        "source": "市税务局",
+        "seq": 7,
+        "data": data,
+    }
+
+    def dumps(obj):
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    digest = hashlib.sha256((prev + dumps(record)).encode("utf-8")).hexdigest()
+    expected = (dumps({**record, "hash": digest}) + "\n").encode("utf-8")
+    assert ev.sealed_bytes(prev, record) == (digest, expected)
+    assert ev.canonical_json(record) == dumps(record)
+    assert ev.chain_hash(prev, record) == digest

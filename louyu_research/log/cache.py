@@ -191,11 +191,18 @@ class SegmentCache:
 
     def store(self, name: str, source: str, frame: pl.DataFrame) -> Part:
         """Keep a copy of a parsed segment (best effort) and remove stale copies of it."""
-        part = Part.of(frame)
+        return self.keep(name, source, Part.of(frame), self.encode(frame))
+
+    @staticmethod
+    def encode(frame: pl.DataFrame) -> bytes:
+        """A segment's frame as the bytes of its copy."""
         buf = io.BytesIO()
         # lz4: the cache is disposable, so it is written fast rather than small
         frame.write_parquet(buf, compression="lz4", statistics=True)
-        data = buf.getvalue()
+        return buf.getvalue()
+
+    def keep(self, name: str, source: str, part: Part, data: bytes) -> Part:
+        """`store` of a frame already encoded (`encode`) into `data`; `part`: its seqs."""
         seqs, own = f"{part.first}-{part.last}", digest(data)
         final = self.folder / f"{name}.{source}.{FRAME_TAG}.{seqs}.{own}.parquet"
         tmp = final.with_name(f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")

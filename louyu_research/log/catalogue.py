@@ -543,6 +543,8 @@ Draft = _variants(_DraftBase, "Draft")
 Event = _variants(_EventBase, "Event")
 DRAFT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Draft)
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
+#: `DRAFT_ADAPTER.validate_json` without its wrapper (it runs for every line of a batch).
+_validate_draft = DRAFT_ADAPTER.validator.validate_json
 
 
 #: The longest field name and message a rejection prints: a line stays one readable line
@@ -649,7 +651,7 @@ def duplicate_keys(line: str | bytes) -> list[str]:
 def parse_draft(line: str | bytes) -> Any:
     """Validate one JSON line as a draft (strict: no silent coercion, no repeated keys)."""
     try:
-        draft = DRAFT_ADAPTER.validate_json(line)
+        draft = _validate_draft(line)
     except ValidationError as err:
         raise InvalidEvent([_problem(e) for e in err.errors(include_url=False)]) from None
     # A valid draft holds two objects, the envelope and `data`, and every key it was given is
@@ -682,8 +684,11 @@ GENESIS_HASH = "0" * 64
 
 
 def to_record(model: BaseModel) -> dict[str, Any]:
-    """The JSON-ready dict of a draft or event; absent optional fields are omitted."""
-    return model.model_dump(mode="json", exclude_none=True)
+    """The JSON-ready dict of a draft or event; absent optional fields are omitted.
+
+    `model_dump(mode="json", exclude_none=True)`, asked of the serializer directly (it runs
+    for every event of a batch)."""
+    return model.__pydantic_serializer__.to_python(model, mode="json", exclude_none=True)
 
 
 def canonical_json(record: dict[str, Any]) -> str:
@@ -693,13 +698,41 @@ def canonical_json(record: dict[str, Any]) -> str:
     dates as `YYYY-MM-DD`, timestamps as pydantic writes them (RFC 3339, `Z` for UTC).
     A stored line *is* the canonical form of its event, so `verify` can detect any edited byte.
     """
-    return _CANONICAL.encode(record)
+    return _encode_canonical(record)
 
 
 #: The canonical encoder, made once (`json.dumps` with options builds one per call).
 _CANONICAL = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
+
+
+def _canonical_encoder() -> Any:
+    """`_CANONICAL.encode`, or the C encoder it would build for each call, built once: the
+    same bytes without the per-call set-up. No check for circular references (a record is a
+    tree of JSON values by construction; a cycle is a RecursionError instead)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the pure-Python encoder
+        return _CANONICAL.encode
+    iterencode = make(
+        None,
+        _CANONICAL.default,
+        json.encoder.encode_basestring,
+        None,
+        _CANONICAL.key_separator,
+        _CANONICAL.item_separator,
+        True,
+        False,
+        False,
+    )
+
+    def encode(record: Any) -> str:
+        return "".join(iterencode(record, 0))
+
+    return encode
+
+
+_encode_canonical = _canonical_encoder()
 
 
 def chain_hash(prev_hash: str, record_without_hash: dict[str, Any]) -> str:
@@ -717,6 +750,17 @@ def sealed_line(prev_hash: str, record_without_hash: dict[str, Any]) -> tuple[st
     digest = hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
     cut = body.index(',"occurred_on":')
     return digest, f'{body[:cut]},"hash":"{digest}"{body[cut:]}'
+
+
+def sealed_bytes(prev_hash: str, record_without_hash: dict[str, Any]) -> tuple[str, bytes]:
+    """`sealed_line` with the stored line as UTF-8 bytes ending in a newline, as the log
+    writes it: the text is encoded once, for the hash and the line."""
+    body = _encode_canonical(record_without_hash).encode("utf-8")
+    digest = hashlib.sha256(prev_hash.encode("utf-8") + body).hexdigest()
+    cut = body.index(b',"occurred_on":')
+    return digest, b"".join(
+        (body[:cut], b',"hash":"', digest.encode("ascii"), b'"', body[cut:], b"\n")
+    )
 
 
 def content_key(record: dict[str, Any]) -> str:

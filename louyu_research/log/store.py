@@ -38,7 +38,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -173,6 +173,44 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> None:
     """Best-effort clean-up after a fault: its own failure must not hide the first error."""
     with suppress(OSError):
         fn(*args, **kwargs)
+
+
+@dataclass
+class _Sealed:
+    """The segments a batch seals, for their Parquet copies (`EventLog._copy_sealed`).
+
+    A backfill batch seals a segment per month it spans. Those it writes whole (every one
+    after HEAD's but its last) are parsed together by a worker thread, in one read of their
+    lines one after the other (a parse has a fixed cost, a few times a month's worth of
+    lines), and cut into one encoded copy each, while the batch is written and indexed (the
+    parser and the encoder run outside the GIL). The copies are written once HEAD
+    acknowledges the batch."""
+
+    names: list[str] = field(default_factory=list)  # every segment sealed, in order
+    content: dict[str, bytes] = field(default_factory=dict)  # those written whole: their lines
+    copies: Future[list[_Copy]] | None = None  # theirs, encoded by the worker
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """A sealed segment's Parquet copy, encoded: its content digest, seqs and bytes."""
+
+    name: str
+    source: str
+    part: Part
+    data: bytes
+
+
+def _encode_copies(segments: dict[str, bytes], log: Path) -> list[_Copy]:
+    """Segments (name → lines) that follow each other, parsed at once and cut into a copy each."""
+    whole = _parse_ndjson(b"".join(segments.values()), log)
+    out, start = [], 0
+    for name, content in segments.items():
+        rows = content.count(b"\n")
+        frame = whole.slice(start, rows)
+        start += rows
+        out.append(_Copy(name, digest(content), Part.of(frame), SegmentCache.encode(frame)))
+    return out
 
 
 class EventLog:
@@ -487,20 +525,25 @@ class EventLog:
             if result.appended:
                 # only now, with a batch to write: a rejected batch leaves every byte as it was
                 self._cut_unacknowledged_tail(head, warn=True)
-                result.head = self._write(result, head)
-                try:
-                    self._index_batch(result, index)
-                except OSError as err:
-                    result.warnings.append(
-                        str(
-                            fault(
-                                err,
-                                self.path / INDEX_FOLDER,
-                                "update the append index",
-                                "the batch was appended; the next append catches the index up",
+                sealed = _Sealed()
+                with ThreadPoolExecutor(1) as worker:  # the sealed segments' copies (`_Sealed`)
+                    result.head = self._write(result, head, sealed, worker)
+                    try:
+                        self._index_batch(result, index)
+                    except OSError as err:
+                        result.warnings.append(
+                            str(
+                                fault(
+                                    err,
+                                    self.path / INDEX_FOLDER,
+                                    "update the append index",
+                                    "the batch was appended; the next append catches the index up",
+                                )
                             )
                         )
-                    )
+                    # sealed now: their columnar copies are written with them, so no reader
+                    # parses them again
+                    self._copy_sealed(sealed)
             else:
                 result.head = head
             return result
@@ -510,11 +553,12 @@ class EventLog:
     ) -> AppendResult:
         problems: list[Problem] = []
         drafts: list[tuple[int, Any]] = []
+        parse = ev.parse_draft
         for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                drafts.append((n, ev.parse_draft(line)))
+                drafts.append((n, parse(line)))
             except ev.InvalidEvent as err:
                 problems.extend(Problem(n, f, m) for f, m in err.pairs)
 
@@ -523,83 +567,130 @@ class EventLog:
         prev_time = datetime.fromisoformat(head.recorded_at) if head.recorded_at else None
         latest = datetime.now(UTC) + ev.FUTURE_TOLERANCE
         result = AppendResult()
+        appended, stored_lines = result.appended, result.lines
         batch: dict[str, dict[str, Any]] = {}  # event_id → its record, in this batch
+        dump, seal, check, learn = ev.to_record, ev.sealed_bytes, known.check, known.learn
+        tenancy_events, tenancies = ev.TENANCY_EVENTS, known.tenancies
+        # the instant given by the last draft that passed the clock checks, and its segment: the
+        # next draft giving the same instant passes them too (a batch's drafts share a few
+        # hundred instants, each validated once into one object)
+        passed: datetime | None = None
+        segment = ""
         for n, draft in drafts:
-            record = ev.to_record(draft)
-            if draft.event_id in batch:
-                if ev.content_key(batch[draft.event_id]) != ev.content_key(record):
+            record = dump(draft)
+            event_id = draft.event_id
+            if event_id in batch:
+                if ev.content_key(batch[event_id]) != ev.content_key(record):
                     problems.append(
                         Problem(
                             n,
                             "event_id",
-                            f"{draft.event_id!r} appears twice in the batch with other content",
+                            f"{event_id!r} appears twice in the batch with other content",
                         )
                     )
                 continue
-            if draft.event_id in known.event_ids:
-                stored = known.event_ids[draft.event_id]
+            if event_id in known.event_ids:
+                stored = known.event_ids[event_id]
                 same = stored["key"] == ev.content_key(record) and (
                     draft.recorded_at is None or draft.recorded_at == stored["recorded_at"]
                 )
                 if same:
-                    result.unchanged.append(draft.event_id)
+                    result.unchanged.append(event_id)
                 else:
                     problems.append(
                         Problem(
                             n,
                             "event_id",
-                            f"{draft.event_id!r} is already in the log (seq {stored['seq']}) with other content",
+                            f"{event_id!r} is already in the log (seq {stored['seq']}) with other content",
                         )
                     )
                 continue
-            batch[draft.event_id] = record
-            for fld, msg in known.check(draft.type, draft.data, batch):
-                problems.append(Problem(n, fld, msg))
-            recorded = draft.recorded_at or now
-            if draft.recorded_at is None and prev_time is not None and now < prev_time <= latest:
-                # the previous event was recorded on a clock slightly ahead of this one (within
-                # the tolerance): record this one at that instant, never before it
-                recorded = prev_time
-            fld = "recorded_at" if draft.recorded_at else "recorded_at (defaulted to now)"
-            if recorded > latest:
-                problems.append(
-                    Problem(
-                        n,
-                        fld,
-                        f"{recorded.isoformat()} is in the future (this machine's clock says "
-                        f"{_utc(latest - ev.FUTURE_TOLERANCE)}; {ev.FUTURE_TOLERANCE} of skew is allowed)",
-                    )
-                )
-            if prev_time is not None and recorded < prev_time:
-                problems.append(
-                    Problem(
-                        n,
-                        fld,
-                        f"{recorded.isoformat()} is earlier than the previous event's {prev_time.isoformat()}",
-                    )
-                )
-            prev_time = max(prev_time, recorded) if prev_time else recorded
-            known.learn(draft.type, draft.data)
+            batch[event_id] = record
+            type_, data = draft.type, draft.data
+            if type_ not in tenancy_events:
+                problems.extend(Problem(n, f, m) for f, m in check(type_, data, batch))
+                learn(type_, data)
+            elif (data.tenant_id, data.building_id) not in tenancies:  # most of a batch
+                problems.extend(Problem(n, f, m) for f, m in check(type_, data, batch))
+            given = draft.recorded_at
+            if given is None or given is not passed:
+                recorded, late = self._clock(n, given, now, prev_time, latest, problems)
+                prev_time = max(prev_time, recorded) if prev_time else recorded
+                passed = None if late else given
+                segment = segment_of(recorded)
+            else:
+                recorded = given
             if problems:
                 continue
             prev_seq += 1
             record["seq"] = prev_seq
-            if recorded is not draft.recorded_at:  # else the record holds it, written alike
+            if recorded is not given:  # else the record holds it, written alike
                 record["recorded_at"] = _rfc3339(recorded)
-            prev_hash, line = ev.sealed_line(prev_hash, record)
+            prev_hash, line = seal(prev_hash, record)
             record["hash"] = prev_hash
-            result.appended.append(record)
-            result.lines.append((segment_of(recorded), (line + "\n").encode("utf-8")))
+            appended.append(record)
+            stored_lines.append((segment, line))
         if problems:
             raise AppendRejected(problems)
         return result
 
-    def _write(self, result: AppendResult, head: Head) -> Head:
+    @staticmethod
+    def _clock(
+        n: int,
+        given: datetime | None,
+        now: datetime,
+        prev_time: datetime | None,
+        latest: datetime,
+        problems: list[Problem],
+    ) -> tuple[datetime, bool]:
+        """The instant a draft is recorded at, and whether it failed a clock check (each
+        failure added to `problems`): not in the future beyond the tolerance, never before the
+        previous event's."""
+        recorded = given or now
+        if given is None and prev_time is not None and now < prev_time <= latest:
+            # the previous event was recorded on a clock slightly ahead of this one (within
+            # the tolerance): record this one at that instant, never before it
+            recorded = prev_time
+        fld = "recorded_at" if given else "recorded_at (defaulted to now)"
+        late = False
+        if recorded > latest:
+            late = True
+            problems.append(
+                Problem(
+                    n,
+                    fld,
+                    f"{recorded.isoformat()} is in the future (this machine's clock says "
+                    f"{_utc(latest - ev.FUTURE_TOLERANCE)}; {ev.FUTURE_TOLERANCE} of skew is allowed)",
+                )
+            )
+        if prev_time is not None and recorded < prev_time:
+            late = True
+            problems.append(
+                Problem(
+                    n,
+                    fld,
+                    f"{recorded.isoformat()} is earlier than the previous event's {prev_time.isoformat()}",
+                )
+            )
+        return recorded, late
+
+    def _write(
+        self, result: AppendResult, head: Head, sealed: _Sealed, worker: ThreadPoolExecutor
+    ) -> Head:
         """Write the batch's lines, then HEAD (the acknowledgement); on a fault before HEAD,
-        roll the segments back to what HEAD acknowledges and raise a one-line error."""
+        roll the segments back to what HEAD acknowledges and raise a one-line error.
+
+        `sealed` learns the segments the batch seals, and `worker` encodes the copies of
+        those the batch writes whole (`_Sealed`) meanwhile."""
         by_segment: dict[str, list[bytes]] = {}
         for seg, line in result.lines:
             by_segment.setdefault(seg, []).append(line)
+        last_segment = next(reversed(by_segment))
+        for seg, chunk in by_segment.items():
+            if seg != last_segment and (head.segment is None or seg > head.segment):
+                sealed.content[seg] = b"".join(chunk)
+        if sealed.content:
+            sealed.copies = worker.submit(_encode_copies, sealed.content, self.path)
         touched: list[tuple[Path, int | None]] = []
         new_file = acknowledged = False
         offset = 0
@@ -617,8 +708,9 @@ class EventLog:
                     before = None
                 touched.append((path, before))
                 new_file |= before is None
+                data = sealed.content.get(seg) or b"".join(chunk)
                 with open(path, "ab") as f:
-                    f.write(b"".join(chunk))
+                    f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
                     offset = f.tell()
@@ -662,12 +754,30 @@ class EventLog:
                         )
                     )
                 )
-        sealed = {n for n in [*by_segment, head.segment] if n is not None and n < new_head.segment}
-        for name in sorted(sealed):
-            # sealed now: its columnar copy is written with it, so no reader parses it again
-            with suppress(OSError, LogError):
-                self._sealed_frame(name)
+        sealed.names = sorted(
+            {n for n in [*by_segment, head.segment] if n is not None and n < new_head.segment}
+        )
         return new_head
+
+    def _copy_sealed(self, sealed: _Sealed) -> None:
+        """Write the Parquet copies of the segments a batch sealed (best effort, as any copy):
+        those the worker encoded, and each other one parsed alone, as a reader would (a
+        segment the batch did not write whole, or should the worker's parse have failed)."""
+        copies: dict[str, _Copy] = {}
+        if sealed.copies is not None:
+            with suppress(OSError, LogError):
+                copies = {c.name: c for c in sealed.copies.result()}
+        for name in sealed.names:
+            with suppress(OSError, LogError):
+                copy = copies.get(name)
+                if copy is None:
+                    self._sealed_frame(name)
+                    continue
+                stored = self.path / name
+                if stored.exists():  # a compressed one was recorded when it was compressed
+                    self._cache.know(stored, copy.source)
+                if self._cache.load(name, copy.source) is None:
+                    self._cache.keep(name, copy.source, copy.part, copy.data)
 
     def _unseal(self, name: str) -> None:
         """Make a compressed segment plain again so that it can grow (HEAD rebuilt into it)."""
@@ -785,6 +895,13 @@ class EventLog:
 
     def _known(self, drafts: list[tuple[int, Any]], index: AppendIndex) -> _Known:
         """What the log knows about the facts a batch mentions, asked of the index."""
+        known = _Known(
+            key_industries=self.city.key_industry_codes,
+            streets=self.city.street_names,
+            all_ids=set(),
+        )
+        if not index.runs:  # an index of no event (a new log): nothing to ask
+            return known
         ids: dict[str, str] = {}
         texts: set[str] = set()
         for _, d in drafts:
@@ -801,11 +918,6 @@ class EventLog:
             if d.type == "EventRetracted":
                 ids[ix.event_text(data.event_id)] = data.event_id
         found = index.find([*ids, *texts])
-        known = _Known(
-            key_industries=self.city.key_industry_codes,
-            streets=self.city.street_names,
-            all_ids=set(),
-        )
         hit_seqs: dict[int, str] = {}
         for text, seq in found.items():
             kind, _, rest = text.partition(ix.SEP)
@@ -833,21 +945,20 @@ class EventLog:
 
     def _index_batch(self, result: AppendResult, index: AppendIndex) -> None:
         """Add an acknowledged batch to the index (after HEAD: the index is never ahead)."""
-        rows = [
-            {
-                "seq": r["seq"],
-                "event_id": r["event_id"],
-                "type": r["type"],
-                "building_id": r["data"].get("building_id"),
-                "tenant_id": r["data"].get("tenant_id"),
-            }
-            for r in result.appended
-        ]
+        appended = result.appended
+        datas = [r["data"] for r in appended]
+        columns = {
+            "seq": [r["seq"] for r in appended],
+            "event_id": [r["event_id"] for r in appended],
+            "type": [r["type"] for r in appended],
+            "building_id": [d.get("building_id") for d in datas],
+            "tenant_id": [d.get("tenant_id") for d in datas],
+        }
         segments: dict[str, list[int]] = {}
-        for (seg, _), r in zip(result.lines, result.appended, strict=True):
+        for (seg, _), seq in zip(result.lines, columns["seq"], strict=True):
             have = segments.get(seg)
-            segments[seg] = [have[0] if have else r["seq"], r["seq"]]
-        index.add(pl.DataFrame(rows, schema=_INDEX_SCHEMA), segments)
+            segments[seg] = [have[0] if have else seq, seq]
+        index.add(pl.DataFrame(columns, schema=_INDEX_SCHEMA), segments)
         index.commit(result.head)
 
     # --- tail, repair, verify ---------------------------------------------------------------------
