@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from replay_kit import random_drafts
 
-from louyu_research.log.store import EventLog
+from louyu_research.log.store import EventLog, LogDamaged
 from louyu_research.replay import log as replay_log
 from louyu_research.replay import saved
 from louyu_research.replay.log import Log, Prepared, State, open_log
@@ -175,11 +175,36 @@ def test_a_copied_log_hashes_its_saved_files_once(
 
     monkeypatch.setattr(saved, "file_digest", counting)
     no_prepare(monkeypatch)
+    scans: list[int] = []
+    real_scan = Log.scan
+
+    def counting_scan(self: Log, **kwargs: Any) -> pl.LazyFrame:
+        scans.append(1)
+        return real_scan(self, **kwargs)
+
+    monkeypatch.setattr(Log, "scan", counting_scan)
     assert_same(expected, saving(tmp_path / "copy").prepared())
     assert len(hashed) == len(FRAMES)  # every file hashed once, against its recorded digest
+    assert len(scans) == 1  # and the copied segments checked as a replay checks them
     hashed.clear()
+    scans.clear()
     assert_same(expected, saving(tmp_path / "copy").prepared())
-    assert hashed == []  # then trusted by its recorded stat
+    assert hashed == [] and scans == []  # then trusted by their recorded stats
+
+
+def test_a_missing_segment_is_found_with_a_saved_preparation(tmp_path: Path) -> None:
+    k = Kit()
+    drafts = [k.building("B1"), k.move_in(T1, "B1", "2015-02-01")]
+    drafts.append(
+        k.event("BuildingCompleted", "2015-03-01", building_id="B1", at="2015-02-03T00:00:00Z")
+    )
+    path = tmp_path / "ev"
+    write_log(path, drafts)
+    saving(path).prepared()
+    [sealed] = [p for p in path.glob("2015-01.jsonl*")]
+    sealed.rename(tmp_path / sealed.name)
+    with pytest.raises(LogDamaged, match="events are missing"):
+        saving(path).prepared()
 
 
 def test_only_the_most_recently_used_are_kept(tmp_path: Path) -> None:

@@ -91,6 +91,7 @@ from louyu_research.city.settings import Settings
 from louyu_research.core.instants import DateLike, as_of_date, cut_off
 from louyu_research.core.periods import Month, MonthLike
 from louyu_research.log import catalogue as ev
+from louyu_research.log.chain import stored_file
 from louyu_research.log.store import EventLog
 
 from . import frames
@@ -1425,17 +1426,40 @@ class Log(EventLog):
         `save_from_events` events)."""
         from . import saved
 
-        # the scan checks that the segments follow each other up to HEAD, saved or not
-        lf = self.scan(upto_seq=upto_seq, recorded_by=rb, head=head)
         keep = self.save_from_events is not None and head.seq >= self.save_from_events
         name = saved.preparation_key(key, self.city.digest) if keep else ""
-        if keep and (found := saved.load(self.path / ".cache", name)) is not None:
-            return found
+        cache = self.path / ".cache"
+        files = self._segment_files(head) if keep else {}
+        if keep and (found := saved.load(cache, name)) is not None:
+            prepared, checked = found
+            if checked != files:
+                # the segments changed on disk since they were last checked (a copied folder, a
+                # compressed segment, a damaged log): checked as a replay checks them, once
+                self.scan(upto_seq=upto_seq, recorded_by=rb, head=head)
+                saved.record_segments(cache, name, files)
+            return prepared
+        # the scan checks that the segments follow each other up to HEAD
+        lf = self.scan(upto_seq=upto_seq, recorded_by=rb, head=head)
         whole = rb is None and (upto_seq is None or upto_seq >= head.seq)
         prepared = prepare(lf, self._cut_off_position(lf, head, whole), self.city)
         if keep:
-            saved.save(self.path / ".cache", name, prepared)
+            saved.save(cache, name, prepared, files)
         return prepared
+
+    def _segment_files(self, head: Any) -> dict[str, list[int]]:
+        """The stored file of each segment up to HEAD's, with its stat (device, inode, size,
+        mtime, ctime): what a replay served by a saved preparation compares with the files
+        that were checked when it was saved."""
+        out: dict[str, list[int]] = {}
+        for segment in self._acknowledged_segments(head):
+            path = stored_file(self.path, segment)
+            try:
+                st = path.stat()
+            except OSError:
+                out[segment] = []  # missing: the scan names it
+                continue
+            out[path.name] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        return out
 
     def _cut_off_position(
         self, lf: pl.LazyFrame, head: Any, cut_is_head: bool = False

@@ -541,10 +541,18 @@ def building_month_panel(
     )
     lead_pairs = leading_occ.lazy().select("_b", "ki").unique()
     tax_k = _industry_tax_ytd(p, tax, lead_pairs)
+    # (building, industry, year) as one integer; the leaders come by (building, month), so each
+    # such group is in month order, as the as-of join needs
+    group = (_pair_key() * 4096 + pl.col("year")).alias("_g")
     leading = (
         leading_occ.lazy()
-        .sort("_b", "ki", "year", "month_idx")
-        .join_asof(tax_k, on="month_idx", by=["_b", "ki", "year"], check_sortedness=False)
+        .with_columns(group)
+        .join_asof(
+            tax_k.select(group, "month_idx", "lead_ytd_fen"),
+            on="month_idx",
+            by="_g",
+            check_sortedness=False,
+        )
         .select(
             "_b",
             "month_idx",

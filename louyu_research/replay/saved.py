@@ -24,6 +24,11 @@ A preparation that fails its check, or cannot be read, is removed and prepared a
 cannot be written (a read-only folder, no space) is not kept. Only the `KEEP` most recently
 used preparations of a log are kept.
 
+A replay served by a saved preparation reads no segment, yet still notices a damaged log: the
+segment files (with their stat) that were checked when it was saved are recorded with it, and
+when the files differ (one removed, compressed, the folder copied) the segments are checked
+as a replay checks them (`EventLog.scan`) before the preparation is used, and recorded again.
+
 Logs below `Log.save_from_events` events are not saved: they prepare in a fraction of a
 second.
 """
@@ -39,6 +44,7 @@ import os
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -49,7 +55,7 @@ from louyu_research.log.cache import FRAME_TAG, digest
 
 from .log import Prepared
 
-__all__ = ["KEEP", "load", "preparation_key", "save"]
+__all__ = ["KEEP", "load", "preparation_key", "record_segments", "save"]
 
 #: How many saved preparations a log keeps (the most recently used).
 KEEP = 4
@@ -87,8 +93,9 @@ def preparation_key(cut_off: tuple[Any, ...], city_digest: str) -> str:
     return digest(text.encode())
 
 
-def load(cache: Path, key: str) -> Prepared | None:
-    """The preparation saved under `key` in the log's `.cache/` folder, checked, or None."""
+def load(cache: Path, key: str) -> tuple[Prepared, dict[str, list[int]]] | None:
+    """The preparation saved under `key` in the log's `.cache/` folder, checked, or None; with
+    the segment files (name → stat) that were last checked against the log with it."""
     folder = cache / f"{_PREFIX}{key}"
     try:
         meta = json.loads((folder / _META).read_bytes())
@@ -106,7 +113,9 @@ def load(cache: Path, key: str) -> Prepared | None:
                 if file_digest(path) != record["digest"]:
                     raise ValueError(path)
                 record["stat"], changed = stat, True
-        frames = {name: pl.read_parquet(folder / f"{name}.parquet") for name in _FRAMES}
+        with ThreadPoolExecutor(4) as pool:  # small files read beside the large ones
+            read = pool.map(pl.read_parquet, [folder / f"{name}.parquet" for name in _FRAMES])
+            frames = dict(zip(_FRAMES, read, strict=True))
         prepared = Prepared(
             position=meta["position"],
             key_industries=tuple(meta["key_industries"]),
@@ -119,12 +128,29 @@ def load(cache: Path, key: str) -> Prepared | None:
         _write_meta(folder, meta)
     with contextlib.suppress(OSError):
         os.utime(folder / _META)  # most recently used
-    return prepared
+    segments = meta.get("segments")
+    return prepared, segments if isinstance(segments, dict) else {}
 
 
-def save(cache: Path, key: str, prepared: Prepared) -> None:
+def record_segments(cache: Path, key: str, segments: dict[str, list[int]]) -> None:
+    """Record the segment files (name → stat) just checked against the log with the
+    preparation saved under `key` (best effort)."""
+    folder = cache / f"{_PREFIX}{key}"
+    try:
+        meta = json.loads((folder / _META).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return
+    if isinstance(meta, dict) and meta.get("key") == key:
+        meta["segments"] = segments
+        _write_meta(folder, meta)
+
+
+def save(
+    cache: Path, key: str, prepared: Prepared, segments: dict[str, list[int]] | None = None
+) -> None:
     """Save a preparation under `key` (best effort: never an error), keeping the `KEEP` most
-    recently used ones."""
+    recently used ones. `segments`: the segment files (name → stat) checked against the log
+    while it was prepared (`record_segments`)."""
     final = cache / f"{_PREFIX}{key}"
     if (final / _META).exists():
         return
@@ -148,6 +174,7 @@ def save(cache: Path, key: str, prepared: Prepared) -> None:
             "position": prepared.position,
             "key_industries": list(prepared.key_industries),
             "files": files,
+            "segments": segments or {},
         }
         _write_meta(final, meta)
     except OSError:
