@@ -251,6 +251,7 @@ class Prepared:
     tenancy_events: pl.DataFrame  # event-level tenancy sequence with state before/after
     tenant_versions: pl.DataFrame  # tenant_id, valid_from, TENANT_ATTRS, key_industry
     tax: pl.DataFrame  # latest report per (tenant, building, period), by codes; amount in fen
+    tax_by_month: pl.DataFrame  # _b, month_idx, tax_fen: the tax summed per building and period
     tax_ids: pl.DataFrame  # seq, tenant_id, building_id of the reports without a tenancy code
     spells: pl.DataFrame  # tenant_id, building_id, since, until (move-out date or null)
     building_codes: pl.DataFrame  # building_id, _b: integer codes in id order (the tax's `_b`)
@@ -796,6 +797,7 @@ def prepare(
         tenancy_events=te.sort("tenant_id", "building_id", "occurred_on", "seq"),
         tenant_versions=tv.sort("tenant_id", "valid_from"),
         tax=tax,
+        tax_by_month=_tax_by_month(tax),
         tax_ids=coded.orphans,
         spells=spells,
         building_codes=building_codes,
@@ -803,6 +805,25 @@ def prepare(
         tax_unspelled=tax_unspelled,
         city_tax=ct,
         findings=fd.sort("seq", "code"),
+    )
+
+
+def _tax_by_month(tax: pl.DataFrame) -> pl.DataFrame:
+    """The tax of each building (`_b`) and period (`month_idx`), in fen, sorted by both: what
+    the panel reads of millions of reports (a few hundred thousand rows)."""
+    key = pl.col("_b").cast(pl.Int64) * 65_536 + pl.col("month_idx")  # month_idx < 2**16
+    return (
+        tax.lazy()
+        .filter(pl.col("_b").is_not_null())
+        .group_by(key.alias("_key"))
+        .agg(pl.col("amount_fen").sum())
+        .collect(engine="streaming")  # millions of rows into a few hundred thousand groups
+        .sort("_key")
+        .select(
+            (pl.col("_key") // 65_536).cast(pl.UInt32).alias("_b"),
+            (pl.col("_key") % 65_536).cast(pl.Int32).alias("month_idx"),
+            pl.col("amount_fen").alias("tax_fen"),
+        )
     )
 
 
@@ -1283,12 +1304,10 @@ def building_texts(p: Prepared, rows: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _last_by(frame: pl.DataFrame, keys: list[str], as_of: date, date_col: str) -> pl.LazyFrame:
-    """The last row per key with `date_col` ≤ as_of of a frame sorted by (keys, date[, seq])."""
-    return (
-        frame.lazy()
-        .filter(pl.col(date_col) <= as_of)
-        .unique(subset=keys, keep="last", maintain_order=True)
-    )
+    """The last row per key with `date_col` ≤ as_of of a frame sorted by (keys, date[, seq]):
+    the rows whose next row has another key (a comparison with the next row, not a hash)."""
+    last = pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(-1)) for k in keys])
+    return frame.lazy().filter(pl.col(date_col) <= as_of).filter(last)
 
 
 def tenants_at(p: Prepared, as_of: date) -> pl.LazyFrame:

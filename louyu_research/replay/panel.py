@@ -84,21 +84,26 @@ def _month_idx_of(col: str) -> pl.Expr:
 
 
 def _timeline(p: Prepared) -> pl.LazyFrame:
-    """End-of-day state of every tenancy at each date its own or its tenant's attributes change.
+    """End-of-day state of every tenancy at each date its own or its tenant's attributes change,
+    by building code `_b` (tenancies of a building not registered are left out).
 
     Tenancies and tenants get integer keys first (the events are sorted by tenant, building),
     so the sorts, as-of joins and group shifts below compare integers, not strings.
     """
-    te = p.tenancy_events.lazy().with_columns(
-        group_start(list(TENANCY)).cum_sum().alias("_k"),
-        group_start("tenant_id").cum_sum().alias("_t"),
+    te = (
+        p.tenancy_events.lazy()
+        .join(p.building_codes.lazy(), on="building_id", maintain_order="left")
+        .with_columns(
+            group_start(list(TENANCY)).cum_sum().alias("_k"),
+            group_start("tenant_id").cum_sum().alias("_t"),
+        )
     )
     td = (
         te.unique(subset=["_k", "occurred_on"], keep="last", maintain_order=True)
         .select(
             "_k",
             "_t",
-            "building_id",
+            "_b",
             pl.col("occurred_on").alias("date"),
             "active",
             "area_u",
@@ -106,7 +111,7 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
         )
         .collect(engine=ENGINE)
     )
-    tenants = td.lazy().select("_t", "_k", "building_id").unique()
+    tenants = td.lazy().select("_t", "_k", "_b").unique()
     codes = te.filter(group_start("tenant_id")).select("tenant_id", "_t")
     tv = (
         p.tenant_versions.lazy()
@@ -123,8 +128,8 @@ def _timeline(p: Prepared) -> pl.LazyFrame:
     )
     dates = pl.concat(
         [
-            td.lazy().select("_k", "_t", "building_id", "date"),
-            later.join(tenants, on="_t").select("_k", "_t", "building_id", "date"),
+            td.lazy().select("_k", "_t", "_b", "date"),
+            later.join(tenants, on="_t").select("_k", "_t", "_b", "date"),
         ]
     ).unique(subset=["_k", "date"])
     return (
@@ -424,9 +429,7 @@ def building_month_panel(
     attrs = buildings_at(p, grid, settings, narrow=True)
 
     # Occupancy step functions per building and per (building, key industry).
-    tl = (  # read twice below: materialised once
-        _timeline(p).join(codes, on="building_id").drop("building_id").collect(engine=ENGINE).lazy()
-    )
+    tl = _timeline(p).collect(engine=ENGINE).lazy()  # read twice below: materialised once
     deltas = tl.select(
         "_b",
         "date",
@@ -493,18 +496,7 @@ def building_month_panel(
     tax = p.tax.filter(
         pl.col("month_idx").is_between(ytd_from, last_idx) & pl.col("_b").is_not_null()
     ).select("_b", "_t", "month_idx", "amount_fen")
-    tax_b = (
-        tax.lazy()
-        .group_by((pl.col("_b").cast(pl.Int64) * 65_536 + pl.col("month_idx")).alias("_key"))
-        .agg(pl.col("amount_fen").sum())
-        .collect(engine="streaming")  # millions of rows into a few hundred thousand groups
-        .lazy()
-        .select(
-            (pl.col("_key") // 65_536).cast(pl.UInt32).alias("_b"),
-            (pl.col("_key") % 65_536).cast(pl.Int32).alias("month_idx"),
-            pl.col("amount_fen").alias("tax_fen"),
-        )
-    )
+    tax_b = p.tax_by_month.lazy().filter(pl.col("month_idx").is_between(ytd_from, last_idx))
     # the panel's first year before its first month, for the year to date
     carried = (
         tax_b.filter(pl.col("month_idx") < first_idx)
