@@ -33,8 +33,9 @@ month's returns from files to appended events on a copy of the log
 (`intake.bench.month_of_returns`), beside bare Polars reading the same files (target ≤ 5 s on
 the sample, ≤ 60 s at scale 29).
 Targets: cold replay ≤ 1.2× the fastest reader; warm replay + panel ≤ 2× the bare streaming
-scan and ≥ 20× faster than the naive fold; peak memory per million events (compare two
-scales) small enough that a 100-million-event log fits in 24 GiB.
+scan (printed both ways: the preparation computed, and read from its saved copy) and ≥ 20×
+faster than the naive fold; peak memory per million events (compare two scales) small enough
+that a 100-million-event log fits in 24 GiB.
 
 `--log DIR` measures an existing log instead (no append; `cold` rewrites its `.cache/`, so give
 it a copy of a log that must not change), `--only` a comma-separated list of phases. The last
