@@ -91,7 +91,7 @@ from louyu_research.city.settings import Settings
 from louyu_research.core.instants import DateLike, as_of_date, cut_off
 from louyu_research.core.periods import Month, MonthLike
 from louyu_research.log import catalogue as ev
-from louyu_research.log.chain import stored_file
+from louyu_research.log.chain import Head, stored_file
 from louyu_research.log.store import EventLog
 
 from . import frames
@@ -1439,7 +1439,7 @@ class Log(EventLog):
         return self._memo[key]
 
     def _prepare_cut_off(
-        self, key: tuple[Any, ...], head: Any, rb: datetime | None, upto_seq: int | None
+        self, key: tuple[Any, ...], head: Head, rb: datetime | None, upto_seq: int | None
     ) -> Prepared:
         """Prepare a cut-off, or read its saved preparation (`saved`: logs of at least
         `save_from_events` events)."""
@@ -1465,7 +1465,7 @@ class Log(EventLog):
             saved.save(cache, name, prepared, files)
         return prepared
 
-    def _segment_files(self, head: Any) -> dict[str, list[int]]:
+    def _segment_files(self, head: Head) -> dict[str, list[int]]:
         """The stored file of each segment up to HEAD's, with its stat (device, inode, size,
         mtime, ctime): what a replay served by a saved preparation compares with the files
         that were checked when it was saved."""

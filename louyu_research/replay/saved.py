@@ -243,7 +243,7 @@ def _prune(cache: Path) -> None:
                     _remove(path)
                 continue
             try:
-                kept.append(((path / _META).stat().st_mtime, path))
+                kept.append(((path / _META).stat().st_mtime_ns, path))
             except OSError:  # not finished: being written, or left by a killed process
                 with contextlib.suppress(OSError):
                     if now - path.stat().st_mtime >= _STALE_TMP_SECONDS:
