@@ -741,20 +741,12 @@ def chain_hash(prev_hash: str, record_without_hash: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def sealed_line(prev_hash: str, record_without_hash: dict[str, Any]) -> tuple[str, str]:
-    """The chain hash of a record and its stored line (`canonical_json` with the hash), with
-    one serialisation: the hash field is spliced in before `occurred_on`, where sorted keys
-    put it (`data`, `event_id`, `hash`, `occurred_on`, …; no key of `data` is `occurred_on`,
-    and inside a JSON string a quote is always escaped, so the first match is the envelope's)."""
-    body = canonical_json(record_without_hash)
-    digest = hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
-    cut = body.index(',"occurred_on":')
-    return digest, f'{body[:cut]},"hash":"{digest}"{body[cut:]}'
-
-
 def sealed_bytes(prev_hash: str, record_without_hash: dict[str, Any]) -> tuple[str, bytes]:
-    """`sealed_line` with the stored line as UTF-8 bytes ending in a newline, as the log
-    writes it: the text is encoded once, for the hash and the line."""
+    """The chain hash of a record and its stored line (`canonical_json` with the hash, as
+    UTF-8 bytes ending in a newline), with one serialisation, encoded once for the hash and
+    the line: the hash field is spliced in before `occurred_on`, where sorted keys put it
+    (`data`, `event_id`, `hash`, `occurred_on`, …; no key of `data` is `occurred_on`, and
+    inside a JSON string a quote is always escaped, so the first match is the envelope's)."""
     body = _encode_canonical(record_without_hash).encode("utf-8")
     digest = hashlib.sha256(prev_hash.encode("utf-8") + body).hexdigest()
     cut = body.index(b',"occurred_on":')
