@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -49,7 +50,9 @@ from . import catalogue as ev
 #: The flat frame's columns: a copy written before a field was added is rebuilt, not misread.
 FRAME_TAG = hashlib.sha256(repr(list(ev.EVENT_FRAME_SCHEMA.items())).encode()).hexdigest()[:8]
 _DIGITS = 32
-_STALE_TMP_SECONDS = 3600.0
+#: A temporary file this old was left by a killed process (a younger one may be being
+#: written right now).
+STALE_TMP_SECONDS = 3600.0
 #: A segment file's recorded digest, beside the copies: `.cache/2016-04.jsonl.gz.digest`.
 DIGEST_SUFFIX = ".digest"
 #: A copy's checked stat, beside it: `<copy file>.checked`.
@@ -129,7 +132,7 @@ class SegmentCache:
     def _record(self, stored_name: str, stat: list[int], value: str) -> None:
         """Record a digest with the stat it holds for (best effort: never an error)."""
         final = self.folder / (stored_name + DIGEST_SUFFIX)
-        _write_best_effort(final, json.dumps({"stat": stat, "digest": value}).encode())
+        write_best_effort(final, json.dumps({"stat": stat, "digest": value}).encode())
 
     def load(self, name: str, source: str) -> Part | None:
         """The checked copy of segment `name` with content digest `source`, or None.
@@ -187,7 +190,7 @@ class SegmentCache:
         self._digests[key] = expected
         path = Path(key[0])
         mark = path.with_name(path.name + CHECKED_SUFFIX)
-        _write_best_effort(mark, json.dumps({"stat": list(key[1:]), "digest": expected}).encode())
+        write_best_effort(mark, json.dumps({"stat": list(key[1:]), "digest": expected}).encode())
 
     def store(self, name: str, source: str, frame: pl.DataFrame) -> Part:
         """Keep a copy of a parsed segment (best effort) and remove stale copies of it."""
@@ -236,7 +239,7 @@ class SegmentCache:
         try:
             for path in self.folder.glob(f"{name}.*"):
                 if path.name.endswith(".tmp"):
-                    if now - path.stat().st_mtime >= _STALE_TMP_SECONDS:  # else perhaps being
+                    if now - path.stat().st_mtime >= STALE_TMP_SECONDS:  # else perhaps being
                         path.unlink(missing_ok=True)  # written by another process right now
                 elif not path.name.startswith(current) and not path.name.endswith(DIGEST_SUFFIX):
                     path.unlink(missing_ok=True)
@@ -255,17 +258,46 @@ class SegmentCache:
 _Identity = tuple[str, int, int, int, int, int]
 
 
+def file_stat(path: Path) -> list[int]:
+    """A file's device, inode, size, mtime and ctime (ns): what a recorded digest holds for."""
+    st = path.stat()
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def file_digest(path: Path) -> str:
+    """`digest` of a file's bytes, read in chunks (never held whole)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()[:_DIGITS]
+
+
+class DigestingWriter(io.RawIOBase):
+    """A binary file that also hashes what is written to it: `digest()` of those bytes."""
+
+    def __init__(self, file: BinaryIO):
+        self.file, self._hash = file, hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._hash.update(data)
+        return self.file.write(data)
+
+    def digest(self) -> str:
+        return self._hash.hexdigest()[:_DIGITS]
+
+
 def _identity(path: Path, *, missing_ok: bool = True) -> _Identity | None:
     try:
-        st = path.stat()
+        dev, ino, size, mtime, ctime = file_stat(path)
     except OSError:
         if not missing_ok:
             raise
         return None
-    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return (str(path), dev, ino, size, mtime, ctime)
 
 
-def _write_best_effort(final: Path, data: bytes) -> None:
+def write_best_effort(final: Path, data: bytes) -> None:
     """Write a small record file atomically, or not at all (never an error)."""
     tmp = final.with_name(f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:

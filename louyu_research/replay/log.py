@@ -91,6 +91,7 @@ from louyu_research.city.settings import Settings
 from louyu_research.core.instants import DateLike, as_of_date, cut_off
 from louyu_research.core.periods import Month, MonthLike
 from louyu_research.log import catalogue as ev
+from louyu_research.log.cache import file_stat
 from louyu_research.log.chain import Head, stored_file
 from louyu_research.log.store import EventLog
 
@@ -1473,11 +1474,9 @@ class Log(EventLog):
         for segment in self._acknowledged_segments(head):
             path = stored_file(self.path, segment)
             try:
-                st = path.stat()
+                out[path.name] = file_stat(path)
             except OSError:
                 out[segment] = []  # missing: the scan names it
-                continue
-            out[path.name] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         return out
 
     def _cut_off_position(

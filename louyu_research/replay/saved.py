@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -47,11 +46,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import polars as pl
 
-from louyu_research.log.cache import FRAME_TAG, digest
+from louyu_research.log.cache import (
+    FRAME_TAG,
+    STALE_TMP_SECONDS,
+    DigestingWriter,
+    digest,
+    file_digest,
+    file_stat,
+    write_best_effort,
+)
 
 from .log import Prepared
 
@@ -64,7 +71,6 @@ _META = "prepared.json"
 _FORMAT = 1
 #: The subpackages whose code decides what a preparation holds.
 _CODE = ("core", "city", "log", "replay")
-_STALE_TMP_SECONDS = 3600.0
 _FRAMES = tuple(
     f.name for f in fields(Prepared) if f.name not in ("position", "key_industries", "_tax")
 )
@@ -108,7 +114,7 @@ def load(cache: Path, key: str) -> tuple[Prepared, dict[str, list[int]]] | None:
         changed = False
         for name, record in files.items():
             path = folder / f"{name}.parquet"
-            stat = _stat(path)
+            stat = file_stat(path)
             if stat != record["stat"]:
                 if file_digest(path) != record["digest"]:
                     raise ValueError(path)
@@ -166,7 +172,7 @@ def save(
             _remove(tmp)
             return
         files = {
-            name: {"digest": value, "stat": _stat(final / f"{name}.parquet")}
+            name: {"digest": value, "stat": file_stat(final / f"{name}.parquet")}
             for name, value in digests.items()
         }
         meta = {
@@ -187,44 +193,13 @@ def _write(frame: pl.DataFrame, path: Path) -> str:
     """Write a frame as Parquet (lz4: fast rather than small), hashing the bytes as they are
     written (a preparation of a large log is gigabytes: never held twice); returns the digest."""
     with open(path, "wb") as f:
-        sink = _Hashing(f)
+        sink = DigestingWriter(f)
         frame.write_parquet(sink, compression="lz4", statistics=False)
-    return sink.hash.hexdigest()[: len(digest(b""))]
-
-
-class _Hashing(io.RawIOBase):
-    """A file that hashes (sha256) what is written to it."""
-
-    def __init__(self, file: BinaryIO):
-        self.file, self.hash = file, hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.hash.update(data)
-        return self.file.write(data)
-
-
-def file_digest(path: Path) -> str:
-    """The digest of a file's bytes (`log.cache.digest`), read in chunks."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()[: len(digest(b""))]
-
-
-def _stat(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    return sink.digest()
 
 
 def _write_meta(folder: Path, meta: dict[str, Any]) -> None:
-    tmp = folder / f"{_META}.{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        tmp.write_bytes(json.dumps(meta, ensure_ascii=False).encode())
-        os.replace(tmp, folder / _META)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    write_best_effort(folder / _META, json.dumps(meta, ensure_ascii=False).encode())
 
 
 def _remove(folder: Path) -> None:
@@ -239,14 +214,14 @@ def _prune(cache: Path) -> None:
     try:
         for path in cache.glob(f"{_PREFIX}*"):
             if path.name.endswith(".tmp"):
-                if now - path.stat().st_mtime >= _STALE_TMP_SECONDS:
+                if now - path.stat().st_mtime >= STALE_TMP_SECONDS:
                     _remove(path)
                 continue
             try:
                 kept.append(((path / _META).stat().st_mtime_ns, path))
             except OSError:  # not finished: being written, or left by a killed process
                 with contextlib.suppress(OSError):
-                    if now - path.stat().st_mtime >= _STALE_TMP_SECONDS:
+                    if now - path.stat().st_mtime >= STALE_TMP_SECONDS:
                         _remove(path)
     except OSError:
         return
