@@ -408,6 +408,7 @@ def test_the_benchmark_runs_on_the_same_generator(tmp_path: Path) -> None:
         in done.stdout
     )
     assert "cold replay / read_ndjson" in done.stdout
+    assert "cold floor / fastest reader = " in done.stdout
     assert "warm replay + panel from a saved preparation / bare streaming scan" in done.stdout
     assert "one month's returns (2019-01" in done.stdout and "bare Polars read" in done.stdout
 
