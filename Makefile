@@ -10,7 +10,7 @@ MONTH ?=
 export UV_PYTHON_DOWNLOADS := never
 # Parameters reach the recipes as environment variables, expanded by the shell inside quotes:
 # a value can never become part of a command line.
-export QUARTER MONTH EDITION REVISE INTERNAL_OUT CITY SETTINGS
+export QUARTER MONTH EDITION REVISE INTERNAL_OUT CITY LOG SETTINGS
 # LANG=en on make's command line asks for English; a LANG inherited from the locale does not.
 export REPORT_LANG := $(if $(filter command line,$(origin LANG)),$(LANG),zh)
 
@@ -37,22 +37,23 @@ schemas: setup  ## Regenerate JSON Schemas of events and frames into schemas/
 sample: setup  ## Regenerate the shipped sample log in events/ from its recorded seed
 	$(LOUYU) simulate --recorded --out events --force
 
-report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITION=internal [INTERNAL_OUT=DIR]] [LANG=en] [REVISE=1] [CITY=DIR] [SETTINGS=FILE]
+report: setup  ## Build one quarterly report: make report QUARTER=2017Q4 [EDITION=internal [INTERNAL_OUT=DIR]] [LANG=en] [REVISE=1] [CITY=DIR LOG=DIR] [SETTINGS=FILE]
 	$(LOUYU) report --quarter "$$QUARTER" --edition "$${EDITION:-public}" \
 		--lang "$$REPORT_LANG" $${REVISE:+--revise} $${INTERNAL_OUT:+--internal-out "$$INTERNAL_OUT"} \
-		$${CITY:+--city "$$CITY"} $${SETTINGS:+--settings "$$SETTINGS"}
+		$${CITY:+--city "$$CITY"} $${LOG:+--log "$$LOG"} $${SETTINGS:+--settings "$$SETTINGS"}
 
 reports: setup  ## Build every quarter the log covers
 	$(LOUYU) reports
 
-notice: setup  ## Build the monthly street ranking notice: make notice MONTH=2017-12 [EDITION=internal] [LANG=en]
-	$(LOUYU) notice --month "$$MONTH" --edition "$${EDITION:-public}" --lang "$$REPORT_LANG"
+notice: setup  ## Build the monthly street ranking notice: make notice MONTH=2017-12 [EDITION=internal] [LANG=en] [CITY=DIR LOG=DIR]
+	$(LOUYU) notice --month "$$MONTH" --edition "$${EDITION:-public}" --lang "$$REPORT_LANG" \
+		$${CITY:+--city "$$CITY"} $${LOG:+--log "$$LOG"}
 
-notices: setup  ## Build the notice of every month the log covers (unpublished ones as published)
-	$(LOUYU) notices --as-published
+notices: setup  ## Build the notice of every month the log covers (unpublished ones as published) [CITY=DIR LOG=DIR]
+	$(LOUYU) notices --as-published $${CITY:+--city "$$CITY"} $${LOG:+--log "$$LOG"}
 
-verify-reports: setup  ## Rebuild committed reports, compare their manifests' hashes; fail on any leak in reports/
-	$(LOUYU) verify-reports
+verify-reports: setup  ## Rebuild committed reports, compare their manifests' hashes; fail on any leak in reports/ [CITY=DIR LOG=DIR]
+	$(LOUYU) verify-reports $${CITY:+--city "$$CITY"} $${LOG:+--log "$$LOG"}
 
 docs: setup  ## Build the API reference and user guide into build/docs (offline, links checked)
 	$(PY) scripts/docs.py
@@ -60,7 +61,8 @@ docs: setup  ## Build the API reference and user guide into build/docs (offline,
 bench: setup  ## Benchmarks: append, replay (cold/warm), panel, each beside a naive fold
 	$(PY) -m louyu_research.sample.bench
 
-clean:  ## Remove caches and built reports (keeps committed manifests and tables)
-	rm -rf .pytest_cache .ruff_cache events/.cache
+clean:  ## Remove caches, the append index and built reports (keeps what git tracks, and intake-runs/)
+	rm -rf .pytest_cache .ruff_cache .hypothesis build events/.cache events/.index
+	git clean -qfX -- reports/
 
 .PHONY: help setup test lint schemas sample report reports notice notices verify-reports docs bench clean

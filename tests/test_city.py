@@ -279,3 +279,30 @@ def test_a_report_of_the_second_city(tmp_path: Path, harbor: Path) -> None:
         line for line in (built.folder / "tables" / "headline.csv").read_text("utf-8").splitlines()
     ]
     assert any("33.3%" in line or "0.333" in line for line in city), city
+
+
+@pytest.mark.slow
+def test_a_notice_of_the_second_city(tmp_path: Path, harbor: Path) -> None:
+    """`louyu notice --city` ranks the streets of the city of its profile and records the city;
+    without it, the log's city is named in one line."""
+    path = tmp_path / "log"
+    EventLog.init(path, city=load_city(harbor)).append(_dated(_drafts(), "2019-11"))
+    louyu = [sys.executable, "-m", "louyu_research.cli", "notice", "--month", "2020-03"]
+    args = ["--log", str(path), "--out", str(tmp_path / "reports")]
+    missing = subprocess.run([*louyu, *args], **_RUN)
+    assert missing.returncode == 2
+    assert "city 'harbor'" in missing.stderr and "Traceback" not in missing.stderr
+    done = subprocess.run([*louyu, *args, "--city", str(harbor)], **{**_RUN, "timeout": 600})
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "reports" / "notices" / "2020-03"
+    html = (folder / "report.html").read_text("utf-8")
+    assert "港城市" in html and "嘉兴" not in html
+    assert "东岸街道" in html and "西岸街道" in html
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["city"] == load_city(harbor).as_record()
+    # the notice reproduces from its pinned position, read as a log of that city
+    verify = [sys.executable, "-m", "louyu_research.cli", "verify-reports", *args]
+    refused = subprocess.run(verify, **_RUN)
+    assert refused.returncode == 2 and "city 'harbor'" in refused.stderr, refused.stderr
+    again = subprocess.run([*verify, "--city", str(harbor)], **{**_RUN, "timeout": 600})
+    assert again.returncode == 0, again.stderr

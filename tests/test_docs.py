@@ -15,7 +15,6 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT.parent / "shared" / "spec"
 
 pytestmark = [pytest.mark.xdist_group("docs"), pytest.mark.timeout(600)]
 
@@ -113,10 +112,6 @@ def test_the_glossary_page_has_every_row(site: Path) -> None:
 def test_the_contracts_and_notebooks_are_there(site: Path) -> None:
     for name in ("EVENTS", "INDICATORS", "INTAKE"):
         assert (site / "spec" / f"{name}.html").exists(), name
-        if (SPEC / f"{name}.md").exists():  # the copy under docs/spec/ is the shared contract
-            assert (ROOT / "docs" / "spec" / f"{name}.md").read_bytes() == (
-                SPEC / f"{name}.md"
-            ).read_bytes()
     for nb in ("explore", "gallery/streets_that_moved", "gallery/revisions",
                "gallery/location_quotients", "gallery/tenant_survival"):  # fmt: skip
         assert (site / "notebooks" / f"{nb}.html").exists(), nb

@@ -21,8 +21,6 @@ from louyu_research.city.reference import (
 from louyu_research.core import glossary
 from louyu_research.indicators import frames as outputs
 
-SHARED = Path("/work/shared/reference/jiaxing_divisions.csv")
-
 
 def test_shipped_targets_are_the_plans_five_by_year() -> None:
     t = load_targets()
@@ -41,9 +39,7 @@ def test_shipped_targets_are_the_plans_five_by_year() -> None:
     assert set(t.get_column("comparison")) == {">="}
 
 
-def test_shipped_divisions_are_the_shared_reference_file() -> None:
-    if SHARED.exists():
-        assert DEFAULT_DIVISIONS.read_bytes() == SHARED.read_bytes()
+def test_shipped_divisions_group_the_streets_as_the_city_reports_them() -> None:
     d = load_divisions()
     streets = street_areas(d)
     by_street = {r["street"]: r for r in streets.iter_rows(named=True)}

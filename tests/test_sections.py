@@ -12,7 +12,6 @@ import dataclasses
 import json
 import re
 import shutil
-import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -1012,12 +1011,6 @@ def test_a_bad_words_table_names_its_line(tmp_path: Path, monkeypatch) -> None:
 # --- committed reports: file names ------------------------------------------------------------
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-
-
 def test_committed_reports_name_their_files_after_their_tables() -> None:
     from louyu_research.report.manifest import read_manifest
 
@@ -1028,40 +1021,6 @@ def test_committed_reports_name_their_files_after_their_tables() -> None:
         tables = {k for k in m["outputs"] if k.startswith("tables/")}
         assert tables == {f"tables/{p.name}" for p in (folder / "tables").glob("*.csv")}
         assert all(re.fullmatch(r"(tables|charts)/[a-z0-9_]+(\.csv)?", k) for k in m["outputs"])
-
-
-def test_migrated_manifests_kept_every_fingerprint() -> None:
-    """The commit that renamed `tables/NN_name.csv` to `tables/name.csv` moved each
-    fingerprint and each CSV's bytes to the new name and changed nothing else."""
-    try:
-        rename = _git("log", "-1", "--format=%H", "--", "reports/2017Q4/tables/01_headline.csv")
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("no git history here")
-    rename = rename.strip()
-    if not rename:
-        pytest.skip("the history does not reach the renaming")
-    from louyu_research.report.manifest import _self_hash
-
-    old_names = _git("ls-tree", "-r", "--name-only", f"{rename}^", "reports").split()
-    manifests = [p for p in old_names if p.endswith("manifest.json")]
-    assert len(manifests) >= 20
-    numbered = re.compile(r"^(tables|charts)/\d\d_([a-z0-9_]+(?:\.csv)?)$")
-    for path in manifests:
-        old = json.loads(_git("show", f"{rename}^:{path}"))
-        new = json.loads(_git("show", f"{rename}:{path}"))
-        moved = {numbered.sub(r"\1/\2", k): v for k, v in old["outputs"].items()}
-        assert new["outputs"] == moved, path
-        assert {k: v for k, v in new.items() if k not in ("outputs", "manifest_sha256")} == {
-            k: v for k, v in old.items() if k not in ("outputs", "manifest_sha256")
-        }, path
-        assert new["manifest_sha256"] == _self_hash(new), path
-        folder = path.rsplit("/", 1)[0]
-        for key in old["outputs"]:
-            if key.startswith("tables/"):
-                renamed = numbered.sub(r"\1/\2", key)
-                before = _git("rev-parse", f"{rename}^:{folder}/{key}")
-                after = _git("rev-parse", f"{rename}:{folder}/{renamed}")
-                assert before == after, (path, key)  # the same bytes under the new name
 
 
 # --- the recipe: add a report section ---------------------------------------------------------

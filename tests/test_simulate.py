@@ -413,6 +413,19 @@ def test_the_benchmark_runs_on_the_same_generator(tmp_path: Path) -> None:
     assert "one month's returns (2019-01" in done.stdout and "bare Polars read" in done.stdout
 
 
+def test_the_cold_floor_is_the_read_plus_the_warm_work_beyond_the_scan() -> None:
+    from louyu_research.sample.bench import _cold_floor
+
+    # 3.72 s to read, then 3.16 s of warm replay of which at most 0.86 s is the scan: 3.72 + 2.30
+    sec = {"read_duckdb": 3.72, "read_ndjson": 10.1, "warm": 3.16, "scan_cache": 0.86}
+    assert _cold_floor(sec, "read_duckdb") == pytest.approx(6.02)
+    # a warm replay quicker than the bare scan adds nothing to the read
+    assert _cold_floor({"read_duckdb": 2.0, "warm": 0.5, "scan_cache": 0.8}, "read_duckdb") == 2.0
+    # without a reader, a warm replay or the scan in the run, there is no floor
+    assert _cold_floor({"read_duckdb": 2.0, "warm": 0.5}, "read_duckdb") is None
+    assert _cold_floor({"warm": 3.16, "scan_cache": 0.86}, None) is None
+
+
 @pytest.mark.slow
 def test_shipped_log_is_the_generators_output_for_its_recorded_seed(tmp_path: Path) -> None:
     """`make sample` rebuilds events/ byte for byte (segments, HEAD, log.json and README.md)."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_LOG_PATH, LogOption, usage_error
+from .common import DEFAULT_LOG_PATH, CityOption, LogOption, city_profile, log_error, usage_error
 from .report import (
     AsPublishedOption,
     Edition,
@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         out: OutOption = Path("reports"),
         renderer: RendererOption = Renderer.auto,
         as_published: AsPublishedOption = False,
+        city: CityOption = None,
     ) -> None:
         """Build the monthly street ranking notice (动态排名通报) into OUT/notices/MONTH/:
         HTML, PDF (A4, one or two pages), tables, manifest.json. A published month (its
@@ -53,6 +54,7 @@ def register(app: typer.Typer) -> None:
                 out_root=out,
                 renderer=renderer.value,
                 as_published=as_published,
+                city=city,
                 say=lambda s: typer.echo(s, err=True),
             )
         except (MonthError, ReportError, RenderError) as err:
@@ -68,25 +70,32 @@ def register(app: typer.Typer) -> None:
         log: LogOption = DEFAULT_LOG_PATH,
         out: OutOption = Path("reports"),
         as_published: AsPublishedOption = False,
+        city: CityOption = None,
     ) -> None:
         """Build the public Chinese notice of every month the log covers (published months
         from their pinned positions)."""
         from tqdm import tqdm
 
         from louyu_research.core.periods import Month
+        from louyu_research.log.store import LogError
         from louyu_research.replay.log import open_log
         from louyu_research.report.inputs import log_months
         from louyu_research.report.notice import build_notice
         from louyu_research.report.pipeline import ReportError
 
-        lg = open_log(log)
+        try:
+            lg = open_log(log, city=city_profile(city))
+        except LogError as err:
+            log_error(err)
         first, last = log_months(lg, lg.head.seq)  # the months the quarterly reports cover
         months = [str(m) for m in Month.range(first, last)]
         bar = tqdm(months, unit="notice", desc="notices")
         for m in bar:
             bar.set_postfix_str(m)
             try:
-                build_notice(m, log=log, out_root=out, as_published=as_published, say=tqdm.write)
+                build_notice(
+                    m, log=log, out_root=out, as_published=as_published, city=city, say=tqdm.write
+                )
             except ReportError as err:
                 bar.close()
                 typer.echo(f"louyu: error: {m}: {err}", err=True)

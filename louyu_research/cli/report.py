@@ -205,6 +205,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--quarter", help="Only these quarters (repeatable); default: all."),
         ] = None,
+        city: CityOption = None,
     ) -> None:
         """Check the committed reports: no tracked file under OUT holds a tenant name, a USCC or
         tenant-level tax from the log (the leak guard), and every report re-executed at its
@@ -225,7 +226,7 @@ def register(app: typer.Typer) -> None:
         if not folders:
             usage_error(f"no committed report (manifest.json) under {out}/")
         try:
-            leaks = find_leaks(out, log)
+            leaks = find_leaks(out, log, city=city_profile(city))
         except LogError as err:
             usage_error(str(err))
         for line in leaks:
@@ -237,7 +238,7 @@ def register(app: typer.Typer) -> None:
             bar.set_postfix_str(name)
             with tempfile.TemporaryDirectory(prefix="louyu-verify-") as scratch:
                 try:
-                    problems = verify_report(folder, log, Path(scratch))
+                    problems = verify_report(folder, log, Path(scratch), city)
                 except ReportError as err:
                     problems = [str(err)]
             for p in problems:

@@ -12,7 +12,7 @@ from louyu_research.sample import simulate as sim
 
 from .common import usage_error
 
-#: The largest scale (about 236 million events; scale 424 makes about 100 million).
+#: The largest scale (over 200 million events; scale 424 makes about 95 million).
 MAX_SCALE = 1000
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
+from louyu_research.city.profile import City
 from louyu_research.log.catalogue import is_valid_uscc
 
 #: Names shorter than this are not looked for (a two-character name would match ordinary text).
@@ -52,13 +53,15 @@ class Sensitive:
     tax: pl.DataFrame  # cents (i64), what (str), seq (i64)
 
 
-def sensitive(log: Path, window_months: int | None = None) -> Sensitive:
-    """Tenant names, USCCs and tenant-level tax amounts of a log (see the module docstring)."""
-    from louyu_research.city.settings import Settings
+def sensitive(log: Path, window_months: int | None = None, city: City | None = None) -> Sensitive:
+    """Tenant names, USCCs and tenant-level tax amounts of a log (see the module docstring);
+    `city`: the profile of the city the log is about (default: the one it records), whose
+    settings give the at-risk window."""
     from louyu_research.log.store import EventLog
 
-    window = window_months or Settings().at_risk_window_months
-    events = EventLog(log).scan()
+    lg = EventLog(log, city=city)
+    window = window_months or lg.city.settings.at_risk_window_months
+    events = lg.scan()
     names = (
         events.filter(pl.col("tenant_name").str.len_chars() >= MIN_NAME_CHARS)
         .group_by(needle=pl.col("tenant_name"))
@@ -221,9 +224,12 @@ def scan_lines(lines: pl.DataFrame, secret: Sensitive) -> pl.DataFrame:
     )
 
 
-def find_leaks(root: Path, log: Path, secret: Sensitive | None = None) -> list[str]:
-    """One line per finding: `file:line: what (event seq)`, file relative to `root`."""
-    secret = secret or sensitive(log)
+def find_leaks(
+    root: Path, log: Path, secret: Sensitive | None = None, city: City | None = None
+) -> list[str]:
+    """One line per finding: `file:line: what (event seq)`, file relative to `root` (`city`:
+    as for `sensitive`)."""
+    secret = secret or sensitive(log, city=city)
     rows: list[dict[str, object]] = []
     unreadable: list[str] = []
     for path in committed_files(root):

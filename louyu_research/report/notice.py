@@ -79,12 +79,15 @@ def gather_notice(
     log: str | Path = "events",
     *,
     upto_seq: int | None = None,
-    city: City | None = None,
+    city: City | str | Path | None = None,
 ) -> NoticeInputs:
-    """Read the log once at `upto_seq` (its head when None) for the notice of `month`."""
+    """Read the log once at `upto_seq` (its head when None) for the notice of `month`; `city`:
+    the profile (or its folder) of the city the log is about (default: the shipped one)."""
+    from louyu_research.city.profile import load_city
     from louyu_research.replay.log import open_log
 
-    lg = open_log(log, city=city)
+    profile = city if isinstance(city, City) or city is None else load_city(city)
+    lg = open_log(log, city=profile)
     s = lg.city.settings
     m = Month.parse(month)
     first, _ = ind.covered_months(lg, upto_seq=upto_seq)
@@ -316,20 +319,17 @@ def sections(inputs: NoticeInputs, lang: str = "zh", edition: str = "public") ->
 # --- building, pinning, verifying ----------------------------------------------------------------
 
 
-def _open(log: Path) -> Any:
-    from louyu_research.log.store import LogError
-    from louyu_research.replay.log import open_log
-
-    from .pipeline import ReportError
-
-    try:
-        return open_log(log)
-    except LogError as err:
-        raise ReportError(str(err)) from None
-
-
-def execute_notice(month: str, log: Path, seq: int, edition: str, lang: str, out_dir: Path) -> Path:
-    """Run the notice notebook with papermill on the project's kernel into out_dir."""
+def execute_notice(
+    month: str,
+    log: Path,
+    seq: int,
+    edition: str,
+    lang: str,
+    out_dir: Path,
+    city: Path | None = None,
+) -> Path:
+    """Run the notice notebook with papermill on the project's kernel into out_dir (`city`: a
+    city profile folder; None: the city the log records)."""
     import nbformat
     import papermill as pm
 
@@ -345,6 +345,7 @@ def execute_notice(month: str, log: Path, seq: int, edition: str, lang: str, out
         "upto_seq": seq,
         "edition": edition,
         "lang": lang,
+        "city": str(city.resolve()) if city is not None else None,
     }
     import tempfile
 
@@ -391,17 +392,22 @@ def build_notice(
     internal_root: Path | None = None,
     renderer: str = "auto",
     as_published: bool = False,
+    city: Path | None = None,
     say: Callable[[str], None] = print,
 ) -> BuiltNotice:
     """Build one month's notice into `out_root/notices/<month>/` (or its edition's folder);
-    a published month (its manifest committed) is rebuilt from its pinned position."""
+    a published month (its manifest committed) is rebuilt from its pinned position. `city`: a
+    city profile folder (default: the city the log records), recorded in the manifest."""
     import nbformat
+
+    from louyu_research.city.profile import CityError, load_city
 
     from .manifest import build_manifest, read_manifest, write_manifest
     from .pipeline import (
         EDITIONS,
         LANGS,
         ReportError,
+        _open,
         building,
         check_private,
         fingerprints,
@@ -418,7 +424,11 @@ def build_notice(
         raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     t0 = time.perf_counter()
     m = str(Month.parse(month))
-    lg = _open(log)
+    try:
+        profile = load_city(city) if city is not None else None
+    except CityError as err:
+        raise ReportError(str(err)) from None
+    lg = _open(log, profile)
     first, last = ind.covered_months(lg)
     if not first <= m <= last:
         raise ReportError(f"month {m} is outside the log ({first} to {last})")
@@ -449,7 +459,7 @@ def build_notice(
     if not is_publication(edition, lang):
         check_private(folder)
     with building(folder) as staging:
-        nb_path = execute_notice(m, log, seq, edition, lang, staging)
+        nb_path = execute_notice(m, log, seq, edition, lang, staging, city)
         done = render(nb_path, staging, renderer=renderer, say=say)
         nb = nbformat.read(nb_path, as_version=4)
         position = lg.position(seq)
@@ -485,23 +495,29 @@ def committed_notices(out_root: Path = Path("reports")) -> list[Path]:
     return sorted(p.parent for p in (out_root / FOLDER).glob("*/manifest.json"))
 
 
-def verify_notice(folder: Path, log: Path, scratch: Path) -> list[str]:
-    """Re-execute a committed notice at its pinned position; what differs from its manifest."""
+def verify_notice(folder: Path, log: Path, scratch: Path, city: Path | None = None) -> list[str]:
+    """Re-execute a committed notice at its pinned position; what differs from its manifest.
+    `city`: the city profile folder of the log (default: the city the log records)."""
     import nbformat
 
+    from louyu_research.city.profile import CityError, load_city
+
     from .manifest import ManifestError, compare_outputs, read_manifest
-    from .pipeline import fingerprints
+    from .pipeline import _open, fingerprints
 
     try:
         m = read_manifest(folder)
     except ManifestError as err:
         return [str(err)]
     params, pos = m["parameters"], m["log_position"]
-    lg = _open(log)
+    try:
+        lg = _open(log, load_city(city) if city is not None else None)
+    except CityError as err:
+        return [f"city: {err}"]
     if lg.position(pos["seq"])["hash"] != pos["hash"]:
         return [f"log position: the log's chain hash at seq {pos['seq']} is not the published one"]
     nb_path = execute_notice(
-        params["month"], log, pos["seq"], params["edition"], params["lang"], scratch
+        params["month"], log, pos["seq"], params["edition"], params["lang"], scratch, city
     )
     return compare_outputs(m["outputs"], fingerprints(nbformat.read(nb_path, as_version=4)))
 

@@ -512,8 +512,11 @@ def committed_reports(out_root: Path = Path("reports")) -> list[Path]:
     return sorted(found)
 
 
-def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
-    """Re-execute one published report at its pinned position; what differs from its manifest."""
+def verify_report(folder: Path, log: Path, scratch: Path, city: Path | None = None) -> list[str]:
+    """Re-execute one published report at its pinned position; what differs from its manifest.
+    `city`: the city profile folder of the log (default: the city the log records)."""
+    from louyu_research.city.profile import CityError, load_city
+
     from .manifest import ManifestError, compare_outputs, read_manifest
 
     try:
@@ -524,8 +527,11 @@ def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
     if params.get("kind") == "notice":
         from .notice import verify_notice
 
-        return verify_notice(folder, log, scratch)
-    lg = _open(log)
+        return verify_notice(folder, log, scratch, city)
+    try:
+        lg = _open(log, load_city(city) if city is not None else None)
+    except CityError as err:
+        return [f"city: {err}"]
     pos = m["log_position"]
     try:
         here = lg.position(pos["seq"])
@@ -547,6 +553,7 @@ def verify_report(folder: Path, log: Path, scratch: Path) -> list[str]:
         scratch,
         published_seq=params.get("published_seq"),
         previous=params.get("previous"),
+        city=city,
         settings=m.get("settings"),  # the settings the publication was built with
     )
     rebuilt = fingerprints(nbformat.read(nb_path, as_version=4))

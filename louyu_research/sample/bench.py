@@ -852,9 +852,9 @@ def _row(label: str, value: float, base: float | None, ratio: float | None, peak
 def _cold_floor(sec: dict[str, float], fastest: str | None) -> float | None:
     """The least a cold replay of this log could take, estimated from figures of the same run:
     the fastest reader's parse of the JSON Lines (which keeps both cores busy), then what the
-    warm replay does after scanning the copies (its time less the bare scan, which reads more
-    than it reads). The copies, hashes and saved preparation a cold replay also writes are not
-    counted."""
+    warm replay does after scanning the copies (its time less the bare scan, which reads
+    every column the warm replay reads, and more). The copies, hashes and saved preparation
+    that a cold replay also writes are not counted."""
     if fastest is None or "warm" not in sec or "scan_cache" not in sec:
         return None
     return sec[fastest] + max(sec["warm"] - sec["scan_cache"], 0.0)
