@@ -678,6 +678,31 @@ def test_louyu_intake_and_template(tmp_path: Path) -> None:
     assert res.exit_code == 2
 
 
+def test_a_template_goes_where_git_ignores_it_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A roster names tenants: without --out it is written under intake-runs/templates/."""
+    log = city(tmp_path / "ev")
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "template",
+        "roster",
+        "--street",
+        "新兴街道",
+        "--month",
+        "2016-04",
+        "--log",
+        str(log.path),
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    written = Path("intake-runs", "templates", "roster-新兴街道-2016-04.xlsx")
+    assert (tmp_path / written).is_file() and str(written) in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev", "intake-runs"]
+    ignored = (Path(__file__).parents[1] / ".gitignore").read_text("utf-8").splitlines()
+    assert "/intake-runs/" in ignored
+
+
 def test_templates_have_what_the_office_needs(tmp_path: Path) -> None:
     import openpyxl
 

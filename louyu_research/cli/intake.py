@@ -165,19 +165,30 @@ def _open(log: Path, city: Path | None) -> Log:
         usage_error(str(err))
 
 
+def _template_path(out: Path | None, name: str) -> Path:
+    """Where a template goes: `out`, or `intake-runs/templates/NAME` (a roster names tenants:
+    by default it lands in a folder git ignores, never beside tracked files)."""
+    return out or DEFAULT_OUT / "templates" / name
+
+
 @template_app.command("roster")
 def template_roster(
     street: Annotated[str, typer.Option(help="The street (街道) or town (镇), e.g. 新兴街道.")],
     month: Annotated[str, typer.Option(help="The month YYYY-MM the roster will describe.")],
     log: LogOption = DEFAULT_LOG,
     city: CityOption = None,
-    out: Annotated[Path | None, typer.Option(help="The .xlsx to write.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="The .xlsx to write (default: intake-runs/templates/roster-STREET-MONTH.xlsx)."
+        ),
+    ] = None,
 ) -> None:
     """A street's roster for a month, pre-filled with its tenants at the previous month end."""
     from ..intake.templates import roster_template
 
     month = _month(month)
-    path = out or Path(f"roster-{street}-{month}.xlsx")
+    path = _template_path(out, f"roster-{street}-{month}.xlsx")
     try:
         roster_template(_open(log, city), street, month, path)
     except ValueError as err:
@@ -197,7 +208,7 @@ def template_buildings(
     from ..intake.templates import buildings_template
 
     month = _month(month)
-    path = out or Path(f"buildings-{street + '-' if street else ''}{month}.xlsx")
+    path = _template_path(out, f"buildings-{street + '-' if street else ''}{month}.xlsx")
     buildings_template(_open(log, city), month, path, street=street)
     typer.echo(f"wrote {path}")
 
@@ -213,7 +224,7 @@ def template_tax(
     from ..intake.templates import tax_template
 
     month = _month(month)
-    path = out or Path(f"tax-{month}.xlsx")
+    path = _template_path(out, f"tax-{month}.xlsx")
     tax_template(_open(log, city), month, path)
     typer.echo(f"wrote {path}")
 

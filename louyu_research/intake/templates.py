@@ -111,6 +111,7 @@ class _Book:
     """A template workbook: the data sheet, instructions, lists and metadata."""
 
     def __init__(self, path: Path, kind: str, title: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.wb = xlsxwriter.Workbook(path, {"strings_to_numbers": False})
         self.kind = kind
         self.data = self.wb.add_worksheet(title)
