@@ -20,11 +20,25 @@ if ((${#need[@]})); then
   fi
 fi
 
-# Python: uv installs exactly the locked set into .venv.
-if ! command -v uv >/dev/null; then
-  python3 -m pip install --quiet "uv==0.13.8"
+# Python 3.11 (the lock file's): python3.11 when installed, else python3 when it is 3.11.
+py=$(command -v python3.11 || command -v python3 || true)
+if [ -z "$py" ] || ! "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  found=$([ -n "$py" ] && "$py" -V 2>&1 || echo "no python3")
+  echo "setup: needs Python 3.11, the lock file's (found: $found); install it" \
+    "(e.g. apt-get install python3.11, or pyenv install 3.11) and run make setup again" >&2
+  exit 1
 fi
-uv sync --frozen --python python3 --quiet
+# uv installs exactly the locked set into .venv.
+uv=(uv)
+if ! command -v uv >/dev/null; then
+  if ! "$py" -m pip install --quiet "uv==0.13.8"; then
+    echo "setup: cannot install uv with pip (a system-managed Python?): install uv 0.13.8" \
+      "(e.g. pipx install uv==0.13.8, see https://docs.astral.sh/uv/) and run make setup again" >&2
+    exit 1
+  fi
+  uv=("$py" -m uv)
+fi
+"${uv[@]}" sync --frozen --python "$py" --quiet
 
 # One CJK font directory, given to vl-convert and to Typst alike.
 fontdir=.venv/share/louyu-fonts
