@@ -158,6 +158,13 @@ def test_a_damaged_file_is_removed_and_prepared_again(
     (folder / "spells.parquet").unlink()
     monkeypatch.undo()
     assert_same(computed, saving(path).prepared())
+    # a record that cannot be read: the same, and saved anew
+    [folder] = folders(path)
+    (folder / "prepared.json").write_text('{"key": ', encoding="utf-8")
+    assert_same(computed, saving(path).prepared())
+    [folder] = folders(path)
+    no_prepare(monkeypatch)
+    assert_same(computed, saving(path).prepared())
 
 
 def test_a_copied_log_hashes_its_saved_files_once(

@@ -147,6 +147,10 @@ class AppendResult:
     warnings: list[str] = field(default_factory=list)  # after the batch was acknowledged
     lines: list[tuple[str, bytes]] = field(default_factory=list, repr=False)  # (segment, line)
 
+    def warn(self, err: OSError, path: Path, doing: str, outcome: str) -> None:
+        """Note a storage fault met after the batch was acknowledged (`faults.fault`'s line)."""
+        self.warnings.append(str(fault(err, path, doing, outcome)))
+
 
 class Repaired(list[tuple[str, int]]):
     """What `repair` cut: (segment, bytes) per segment; `head` says how HEAD was rewritten."""
@@ -531,15 +535,11 @@ class EventLog:
                     try:
                         self._index_batch(result, index)
                     except OSError as err:
-                        result.warnings.append(
-                            str(
-                                fault(
-                                    err,
-                                    self.path / INDEX_FOLDER,
-                                    "update the append index",
-                                    "the batch was appended; the next append catches the index up",
-                                )
-                            )
+                        result.warn(
+                            err,
+                            self.path / INDEX_FOLDER,
+                            "update the append index",
+                            "the batch was appended; the next append catches the index up",
                         )
                     # sealed now: their columnar copies are written with them, so no reader
                     # parses them again
@@ -729,9 +729,7 @@ class EventLog:
             fsync_dir(self.path)
         except OSError as err:
             if acknowledged:
-                result.warnings.append(
-                    str(fault(err, self.path, "sync the log folder", "the batch was appended"))
-                )
+                result.warn(err, self.path, "sync the log folder", "the batch was appended")
                 return new_head
             _quietly(tmp.unlink, missing_ok=True)
             for path, before in touched:
@@ -744,15 +742,11 @@ class EventLog:
             try:
                 self._compress_sealed(new_head)
             except OSError as err:
-                result.warnings.append(
-                    str(
-                        fault(
-                            err,
-                            self.path,
-                            "compress a sealed segment",
-                            "it stays plain; the batch was appended",
-                        )
-                    )
+                result.warn(
+                    err,
+                    self.path,
+                    "compress a sealed segment",
+                    "it stays plain; the batch was appended",
                 )
         sealed.names = sorted(
             {n for n in [*by_segment, head.segment] if n is not None and n < new_head.segment}

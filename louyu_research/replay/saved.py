@@ -103,9 +103,12 @@ def load(cache: Path, key: str) -> tuple[Prepared, dict[str, list[int]]] | None:
     """The preparation saved under `key` in the log's `.cache/` folder, checked, or None; with
     the segment files (name → stat) that were last checked against the log with it."""
     folder = cache / f"{_PREFIX}{key}"
-    try:
-        meta = json.loads((folder / _META).read_bytes())
-    except (OSError, ValueError, RecursionError):
+    meta = _read_meta(folder)
+    if meta is None:
+        # none saved, or a record no saver leaves (a saved folder is renamed into place whole,
+        # its record rewritten atomically): damaged, removed so that it is saved anew
+        if folder.exists():
+            _remove(folder)
         return None
     try:
         files: dict[str, dict[str, Any]] = meta["files"]
@@ -142,11 +145,8 @@ def record_segments(cache: Path, key: str, segments: dict[str, list[int]]) -> No
     """Record the segment files (name → stat) just checked against the log with the
     preparation saved under `key` (best effort)."""
     folder = cache / f"{_PREFIX}{key}"
-    try:
-        meta = json.loads((folder / _META).read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return
-    if isinstance(meta, dict) and meta.get("key") == key:
+    meta = _read_meta(folder)
+    if meta is not None and meta.get("key") == key:
         meta["segments"] = segments
         _write_meta(folder, meta)
 
@@ -196,6 +196,15 @@ def _write(frame: pl.DataFrame, path: Path) -> str:
         sink = DigestingWriter(f)
         frame.write_parquet(sink, compression="lz4", statistics=False)
     return sink.digest()
+
+
+def _read_meta(folder: Path) -> dict[str, Any] | None:
+    """A preparation's record (`prepared.json`), or None when it is missing or unreadable."""
+    try:
+        meta = json.loads((folder / _META).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def _write_meta(folder: Path, meta: dict[str, Any]) -> None:
