@@ -642,40 +642,19 @@ def test_louyu_intake_and_template(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "--month" in res.output
 
     tpl = tmp_path / "tpl.xlsx"
-    res = runner.invoke(
-        app,
-        [
-            "template",
-            "roster",
-            "--street",
-            "新兴街道",
-            "--month",
-            "2016-04",
-            "--log",
-            str(log.path),
-            "--out",
-            str(tpl),
-        ],
-    )
+    res = runner.invoke(app, [*_roster_template("新兴街道", log.path), "--out", str(tpl)])
     assert res.exit_code == 0, res.output
     # an unchanged template is no change; its month comes from the template itself
     change = plan("roster", [tpl], log=log.path)
     assert change.month == "2016-04" and change.drafts == []
     assert set(change.summary["building_id"]) == {"B1", "B2"}
-    res = runner.invoke(
-        app,
-        [
-            "template",
-            "roster",
-            "--street",
-            "无此街道",
-            "--month",
-            "2016-04",
-            "--log",
-            str(log.path),
-        ],
-    )
+    res = runner.invoke(app, _roster_template("无此街道", log.path))
     assert res.exit_code == 2
+
+
+def _roster_template(street: str, log: Path) -> list[str]:
+    """`louyu template roster` of `street` for 2016-04 (arguments)."""
+    return ["template", "roster", "--street", street, "--month", "2016-04", "--log", str(log)]
 
 
 def test_a_template_goes_where_git_ignores_it_by_default(
@@ -684,17 +663,7 @@ def test_a_template_goes_where_git_ignores_it_by_default(
     """A roster names tenants: without --out it is written under intake-runs/templates/."""
     log = city(tmp_path / "ev")
     monkeypatch.chdir(tmp_path)
-    args = [
-        "template",
-        "roster",
-        "--street",
-        "新兴街道",
-        "--month",
-        "2016-04",
-        "--log",
-        str(log.path),
-    ]
-    res = CliRunner().invoke(app, args)
+    res = CliRunner().invoke(app, _roster_template("新兴街道", log.path))
     assert res.exit_code == 0, res.output
     written = Path("intake-runs", "templates", "roster-新兴街道-2016-04.xlsx")
     assert (tmp_path / written).is_file() and str(written) in res.output
