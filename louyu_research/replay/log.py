@@ -260,6 +260,10 @@ class Prepared:
     tax_unspelled: pl.DataFrame  # tax reports that may lie outside every spell (see _tax_inactive)
     city_tax: pl.DataFrame  # latest per (period, district)
     findings: pl.DataFrame  # event-level findings (before the as-of filter)
+    # occupancy step functions (`occupancy.step_functions`): per building and date, and per
+    # building, key industry and date; what the panel reads at each month end
+    occupancy_steps: pl.DataFrame
+    industry_steps: pl.DataFrame
     # the validated tax frame with its ids, made once on first use (`validated_tax`)
     _tax: list[pl.DataFrame] = field(default_factory=list, compare=False, repr=False)
 
@@ -789,14 +793,21 @@ def prepare(
         engine=ENGINE,
     )
     bv, fv, te, tv, ct, fd = collected
+    te = te.sort("tenant_id", "building_id", "occurred_on", "seq")
+    tv = tv.sort("tenant_id", "valid_from")
+    from .occupancy import step_functions
+
+    occupancy_steps, industry_steps = step_functions(
+        te, building_codes, tv, city.key_industry_codes
+    )
     return Prepared(
         position=position,
         key_industries=city.key_industry_codes,
         registry=registry,
         building_versions=bv.sort("building_id", "valid_from"),
         featured_versions=fv.sort("building_id", "valid_from"),
-        tenancy_events=te.sort("tenant_id", "building_id", "occurred_on", "seq"),
-        tenant_versions=tv.sort("tenant_id", "valid_from"),
+        tenancy_events=te,
+        tenant_versions=tv,
         tax=tax,
         tax_by_month=_tax_by_month(tax),
         tax_ids=coded.orphans,
@@ -806,6 +817,8 @@ def prepare(
         tax_unspelled=tax_unspelled,
         city_tax=ct,
         findings=fd.sort("seq", "code"),
+        occupancy_steps=occupancy_steps,
+        industry_steps=industry_steps,
     )
 
 

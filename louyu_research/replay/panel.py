@@ -20,7 +20,6 @@ from .log import (
     ENGINE,
     PER_AREA_UNIT,
     PER_FEN,
-    TENANCY,
     Prepared,
     building_texts,
     buildings_at,
@@ -28,6 +27,7 @@ from .log import (
     group_shift,
     group_start,
 )
+from .occupancy import OCCUPANCY_COLUMNS, industry_code, key_industry_order
 
 __all__ = ["building_month_panel", "month_range"]
 
@@ -83,97 +83,7 @@ def _month_idx_of(col: str) -> pl.Expr:
     ).alias("month_idx")
 
 
-def _timeline(p: Prepared) -> pl.LazyFrame:
-    """End-of-day state of every tenancy at each date its own or its tenant's attributes change,
-    by building code `_b` (tenancies of a building not registered are left out).
-
-    Tenancies and tenants get integer keys first (the events are sorted by tenant, building),
-    so the sorts, as-of joins and group shifts below compare integers, not strings.
-    """
-    te = (
-        p.tenancy_events.lazy()
-        .join(p.building_codes.lazy(), on="building_id", maintain_order="left")
-        .with_columns(
-            group_start(list(TENANCY)).cum_sum().alias("_k"),
-            group_start("tenant_id").cum_sum().alias("_t"),
-        )
-    )
-    td = (
-        te.unique(subset=["_k", "occurred_on"], keep="last", maintain_order=True)
-        .select(
-            "_k",
-            "_t",
-            "_b",
-            pl.col("occurred_on").alias("date"),
-            "active",
-            "area_u",
-            "registered_here",
-        )
-        .collect(engine=ENGINE)
-    )
-    tenants = td.lazy().select("_t", "_k", "_b").unique()
-    codes = te.filter(group_start("tenant_id")).select("tenant_id", "_t")
-    tv = (
-        p.tenant_versions.lazy()
-        .join(codes, on="tenant_id")
-        .select("_t", pl.col("valid_from").alias("date"), "key_industry", "headquarters")
-    )
-    # A tenant's first version is dated by its first move-in (or an update before any): no
-    # tenancy of the tenant is active before that day's events, so only later versions add dates.
-    later = (
-        p.tenant_versions.lazy()
-        .filter(~group_start("tenant_id"))
-        .join(codes, on="tenant_id")
-        .select("_t", pl.col("valid_from").alias("date"))
-    )
-    dates = pl.concat(
-        [
-            td.lazy().select("_k", "_t", "_b", "date"),
-            later.join(tenants, on="_t").select("_k", "_t", "_b", "date"),
-        ]
-    ).unique(subset=["_k", "date"])
-    return (
-        dates.sort("_k", "date")
-        .join_asof(
-            td.lazy().select("_k", "date", "active", "area_u", "registered_here"),
-            on="date",
-            by="_k",
-            check_sortedness=False,
-        )
-        .sort("_t", "date")
-        .join_asof(tv.sort("_t", "date"), on="date", by="_t", check_sortedness=False)
-        .with_columns(pl.col("active").fill_null(0))
-        .with_columns(
-            (pl.col("active") * pl.col("area_u").fill_null(0)).alias("c_area"),
-            pl.col("active").cast(pl.Int64).alias("c_n"),
-            (pl.col("active") * pl.col("registered_here").fill_null(False).cast(pl.Int64)).alias(
-                "c_reg"
-            ),
-            (pl.col("active") * pl.col("headquarters").fill_null(False).cast(pl.Int64)).alias(
-                "c_hq"
-            ),
-        )
-        .sort("_k", "date")
-        .with_columns(
-            group_shift(pl.col(c), "_k", 0).alias(f"p_{c}")
-            for c in ("c_area", "c_n", "c_reg", "c_hq")
-        )
-        .with_columns(group_shift(pl.col("key_industry"), "_k").alias("p_key_industry"))
-    )
-
-
 _MONTHS = 65_536  # month_idx < 2**16: (building, industry, month) packs into one 64-bit key
-
-
-def _key_industries(p: Prepared) -> list[str]:
-    """The city's key industries by code: alphabetical, so codes sort like names."""
-    return sorted(p.key_industries)
-
-
-def _ki_code(col: str, p: Prepared) -> pl.Expr:
-    """A key industry's integer code (its position in `_key_industries`); `other` is null."""
-    ki = _key_industries(p)
-    return pl.col(col).replace_strict(ki, range(len(ki)), default=None, return_dtype=pl.Int64)
 
 
 def _pair_key() -> pl.Expr:
@@ -248,7 +158,9 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
         pl.DataFrame({"_t": pl.arange(0, p.tenant_codes.height, dtype=pl.UInt32, eager=True)})
         .join(kinds, on="_t", how="left", maintain_order="left")
         .select(
-            pl.when(pl.col("stable")).then(_ki_code("key_industry", p)).alias("ki"),
+            pl.when(pl.col("stable"))
+            .then(industry_code("key_industry", p.key_industries))
+            .alias("ki"),
             "_from",
             (~pl.col("stable")).fill_null(False).alias("unstable"),
         )
@@ -290,8 +202,8 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
             "_to",
             "key_industry",
             "p_key_industry",
-            _ki_code("key_industry", p).alias("ki"),
-            _ki_code("p_key_industry", p).alias("p_ki"),
+            industry_code("key_industry", p.key_industries).alias("ki"),
+            industry_code("p_key_industry", p.key_industries).alias("p_ki"),
         )
         .collect(engine=ENGINE)
     )
@@ -428,44 +340,10 @@ def building_month_panel(
     )
     attrs = buildings_at(p, grid, settings, narrow=True)
 
-    # Occupancy step functions per building and per (building, key industry).
-    tl = _timeline(p).collect(engine=ENGINE).lazy()  # read twice below: materialised once
-    deltas = tl.select(
-        "_b",
-        "date",
-        *[(pl.col(c) - pl.col(f"p_{c}")).alias(c) for c in ("c_area", "c_n", "c_reg", "c_hq")],
-    )
-    occ_cols = ["c_area", "c_n", "c_reg", "c_hq"]
-    steps = (
-        deltas.group_by("_b", "date")
-        .agg(pl.col(c).sum() for c in occ_cols)
-        .sort("_b", "date")
-        .with_columns(group_cum_sum(pl.col(c), "_b") for c in occ_cols)
-    )
-    ind_deltas = pl.concat(
-        [
-            tl.select(
-                "_b",
-                _ki_code("key_industry", p).alias("ki"),
-                "date",
-                pl.col("c_area").alias("a"),
-                pl.col("c_n").alias("n"),
-            ),
-            tl.select(
-                "_b",
-                _ki_code("p_key_industry", p).alias("ki"),
-                "date",
-                (-pl.col("p_c_area")).alias("a"),
-                (-pl.col("p_c_n")).alias("n"),
-            ),
-        ]
-    ).filter(pl.col("ki").is_not_null() & ((pl.col("a") != 0) | (pl.col("n") != 0)))
-    ind_steps = (
-        ind_deltas.group_by("_b", "ki", "date")
-        .agg(pl.col("a").sum(), pl.col("n").sum())
-        .sort("_b", "ki", "date")
-        .with_columns(group_cum_sum(pl.col(c), ["_b", "ki"]) for c in ("a", "n"))
-    )
+    # Occupancy step functions per building and per (building, key industry), made once per
+    # preparation (`occupancy`)
+    steps, ind_steps = p.occupancy_steps.lazy(), p.industry_steps.lazy()
+    occ_cols = list(OCCUPANCY_COLUMNS)
 
     # Flows within each month: spell starts and ends, and increments of active area.
     te = p.tenancy_events.lazy().with_columns(_month_idx_of("occurred_on"))
@@ -529,7 +407,9 @@ def building_month_panel(
     )
     leading_occ = _leaders(leading_occ).with_columns(
         (pl.col("month_idx") // 12).cast(pl.Int32).alias("year"),
-        pl.lit(pl.Series(_key_industries(p))).gather(pl.col("ki")).alias("key_industry"),
+        pl.lit(pl.Series(key_industry_order(p.key_industries)))
+        .gather(pl.col("ki"))
+        .alias("key_industry"),
     )
     lead_pairs = leading_occ.lazy().select("_b", "ki").unique()
     tax_k = _industry_tax_ytd(p, tax, lead_pairs)
