@@ -1044,7 +1044,8 @@ def _report(r: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
             f"{h['seconds']:.1f} s, peak {h['peak_mb']:,.0f} MB"
         )
     lines.append(
-        "wall times on a shared 2-core machine; cpu = user + system time of the phase's process; "
+        f"wall times on this machine ({os.cpu_count()} cores); cpu = user + system time of the "
+        "phase's process; "
         "[x] = the baseline of the row, measured in the same run."
     )
     if "append" in r:
