@@ -795,7 +795,7 @@ def prepare(
     bv, fv, te, tv, ct, fd = collected
     te = te.sort("tenant_id", "building_id", "occurred_on", "seq")
     tv = tv.sort("tenant_id", "valid_from")
-    from .occupancy import step_functions
+    from .occupancy import step_functions  # it builds on this module's helpers
 
     occupancy_steps, industry_steps = step_functions(
         te, building_codes, tv, city.key_industry_codes
