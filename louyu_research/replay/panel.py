@@ -5,7 +5,7 @@ each tenancy's end-of-day states become step changes (deltas) of its building's 
 tenancy counts and key-industry mix; a cumulative sum per building turns them into step
 functions (`occupancy`, made once per preparation), and an as-of join reads them at every
 month end. Tax is summed per month and accumulated within each year. So the cost grows with
-the number of events, not with tenancies × months. See replay.py for the rules and decisions.
+the number of events, not with tenancies × months. See `log.py` for the rules and decisions.
 """
 
 from __future__ import annotations
