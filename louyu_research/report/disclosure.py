@@ -129,7 +129,12 @@ def apply(
 
 def at_risk_by_street(risk: pl.DataFrame) -> pl.DataFrame:
     """Tenancies at risk counted per street: how the public edition shows them (no tenant
-    rows): how many, how many shrank, how many paid less tax, and the area given up."""
+    rows): how many, how many shrank, how many paid less tax, and the area given up.
+
+    The area given up is shown for every street, also where one tenancy is at risk: what a
+    public edition withholds is who the tenants are and what they pay, and a street's sum
+    names neither (its tax columns are counts). Withholding small cells' area too would be a
+    stricter rule, and a change to every published quarter that shows one."""
     return (
         risk.group_by("reporting_area", "street")
         .agg(
