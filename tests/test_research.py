@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import tomllib
 import unicodedata
 import warnings
@@ -403,6 +404,25 @@ def test_louyu_export_writes_the_file_and_its_provenance(log: Log, tmp_path: Pat
     assert code == 0 and "for internal use only" in err
     code, _, err = louyu("export", "panel", "--log", str(log.path), "--out", str(tmp_path / "p.x"))
     assert code == 2 and "--from is needed" in err
+
+
+def test_louyu_export_never_writes_tenants_where_git_would_track_them(
+    log: Log, tmp_path: Path
+) -> None:
+    repo = tmp_path / "study"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / ".gitignore").write_text("private/\n", encoding="utf-8")
+    args = ["--log", str(log.path), "--as-of", "2016-03-31", "--out"]
+    code, _, err = louyu("export", "tenancies", *args, str(repo / "t.parquet"))
+    assert code == 2 and "git would track it" in err and str(repo) in err
+    assert not (repo / "t.parquet").exists()
+    code, _, err = louyu("export", "tax", *args, str(repo / "private" / "tax.csv"))
+    assert code == 0, err
+    assert (repo / "private" / "tax.csv").is_file()
+    # a frame without tenants goes anywhere
+    code, _, err = louyu("export", "buildings", *args, str(repo / "buildings.csv"))
+    assert code == 0, err
 
 
 # --- the command line ------------------------------------------------------------------------

@@ -40,6 +40,21 @@ def _month(value: str | None, option: str) -> str:
         usage_error(f"{option}: {err}")
 
 
+def _refuse_tracked(out: Path, what: str) -> None:
+    """A frame that names tenants is never written where git would track it."""
+    from louyu_research.report.pipeline import ReportError, git_would_track
+
+    try:
+        root = git_would_track(out)
+    except ReportError as err:
+        usage_error(str(err))
+    if root is not None:
+        usage_error(
+            f"refusing to write {what} to {out}: it names tenants, and git would track it in "
+            f"{root}; write it outside the repository or to an ignored folder (intake-runs/)"
+        )
+
+
 def export_cmd(
     what: Annotated[str, typer.Argument(help="What to export: " + ", ".join(WHAT) + ".")],
     out: Annotated[Path, typer.Option("--out", help="The file: .parquet, .csv or .dta.")],
@@ -89,6 +104,8 @@ def export_cmd(
         usage_error(f"unknown level {level!r} ({', '.join(LEVEL_ALIASES)})")
     if recorded_by is not None and upto_seq is not None:
         usage_error("give one cut-off: --recorded-by or --upto-seq, not both")
+    if what in _NAMES_TENANTS:
+        _refuse_tracked(out, what)
     try:
         opened = open_log(log, city=city_profile(city))
         tz = opened.city.time_zone

@@ -134,24 +134,35 @@ def _existing_parent(path: Path) -> Path:
     return path
 
 
+def git_would_track(path: Path, probes: tuple[str, ...] = ()) -> Path | None:
+    """The root of the git work tree that a commit would take `path` into, or None.
+
+    `path` (a file or a folder, existing or not) would be taken when git tracks a file in it,
+    or when it is not ignored (for a folder: when any of `probes`, paths inside it, is not
+    ignored). Outside a work tree: None; inside a repository without git installed: an error,
+    since nothing can be checked."""
+    here = _existing_parent(path)
+    if shutil.which("git") is None:
+        if any((p / ".git").exists() for p in (here, *here.parents)):
+            raise ReportError(f"{path} is inside a git repository and git is not installed")
+        return None
+    top = _git(here, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        return None  # not inside a work tree
+    root = Path(top.stdout.strip())
+    rel = path.resolve().relative_to(root).as_posix()
+    tracked = _git(root, "ls-files", "--", rel).stdout.strip()
+    candidates = [f"{rel}/{p}" for p in probes] or [rel]
+    ignored = all(_git(root, "check-ignore", "-q", "--", c).returncode == 0 for c in candidates)
+    return root if tracked or not ignored else None
+
+
 def check_private(folder: Path) -> None:
     """Refuse a folder for an edition that is not the publication when git would track what
     is written there: inside a work tree, a path must be ignored and hold no tracked file."""
-    here = _existing_parent(folder)
-    if shutil.which("git") is None:
-        if any((p / ".git").exists() for p in (here, *here.parents)):
-            raise ReportError(f"{folder} is inside a git repository and git is not installed")
-        return
-    top = _git(here, "rev-parse", "--show-toplevel")
-    if top.returncode != 0:
-        return  # not inside a work tree
-    root = Path(top.stdout.strip())
-    rel = folder.resolve().relative_to(root).as_posix()
-    tracked = _git(root, "ls-files", "--", rel).stdout.strip()
     # what a commit would take: a manifest and CSV tables (HTML/PDF are ignored by name)
-    probes = (f"{rel}/manifest.json", f"{rel}/tables/01_table.csv")
-    ignored = all(_git(root, "check-ignore", "-q", "--", p).returncode == 0 for p in probes)
-    if tracked or not ignored:
+    root = git_would_track(folder, ("manifest.json", "tables/01_table.csv"))
+    if root is not None:
         raise ReportError(
             f"refusing to write an edition other than the public Chinese one to {folder}: "
             f"git would track it in {root} (use a folder outside the repository or an ignored one)"
@@ -573,6 +584,7 @@ __all__ = [
     "default_internal_root",
     "execute",
     "fingerprints",
+    "git_would_track",
     "is_publication",
     "marked",
     "move_into_place",
