@@ -57,18 +57,25 @@ def glossary_page() -> str:
 
 
 def execute(source: Path, target: Path, log: Path) -> None:
+    import tempfile
+
     import papermill as pm
+
+    from louyu_research.report.pipeline import local_kernel_manager
 
     target.parent.mkdir(parents=True, exist_ok=True)
     key = "log" if source.name == "explore.ipynb" else "log_path"
-    pm.execute_notebook(
-        str(source),
-        str(target),
-        parameters={key: str(log)},
-        kernel_name="louyu",
-        cwd=str(source.parent),
-        progress_bar=False,
-    )
+    # the kernel on Unix sockets, as the reports' builds run it: only this user can reach it
+    with tempfile.TemporaryDirectory(prefix="louyu-kernel-") as sockets:
+        pm.execute_notebook(
+            str(source),
+            str(target),
+            parameters={key: str(log)},
+            kernel_name="louyu",
+            cwd=str(source.parent),
+            progress_bar=False,
+            kernel_manager_class=local_kernel_manager(Path(sockets)),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -333,7 +333,7 @@ def execute_notice(
     import nbformat
     import papermill as pm
 
-    from .pipeline import KERNEL, ReportError, _check_kernel, _local_kernel_manager
+    from .pipeline import KERNEL, ReportError, _check_kernel, local_kernel_manager
     from .render import normalise_notebook
 
     _check_kernel()
@@ -360,7 +360,7 @@ def execute_notice(
                 progress_bar=False,
                 log_output=False,
                 report_mode=False,
-                kernel_manager_class=_local_kernel_manager(Path(sockets)),
+                kernel_manager_class=local_kernel_manager(Path(sockets)),
             )
         except pm.PapermillExecutionError as err:
             first = (str(err.evalue).strip().splitlines() or [""])[0]

@@ -242,7 +242,7 @@ def _check_kernel() -> None:
         raise ReportError(f"Jupyter kernel {KERNEL!r} is not installed: run `make setup`") from None
 
 
-def _local_kernel_manager(folder: Path) -> type:
+def local_kernel_manager(folder: Path) -> type:
     """A kernel manager whose kernel listens on Unix sockets in `folder`, not on TCP ports:
     only this user can reach it (ipykernel warns about plain TCP on every run, rightly)."""
     from jupyter_client.manager import AsyncKernelManager
@@ -307,7 +307,7 @@ def execute(
                 progress_bar=False,
                 log_output=False,
                 report_mode=False,
-                kernel_manager_class=_local_kernel_manager(Path(sockets)),
+                kernel_manager_class=local_kernel_manager(Path(sockets)),
             )
         except pm.PapermillExecutionError as err:
             first = (str(err.evalue).strip().splitlines() or [""])[0]
@@ -586,6 +586,7 @@ __all__ = [
     "fingerprints",
     "git_would_track",
     "is_publication",
+    "local_kernel_manager",
     "marked",
     "move_into_place",
     "output_folder",
