@@ -109,6 +109,8 @@ FEN = 100  # money is summed as integers in fen
 # by a constant, except on chunks of one or two rows, where it divides. Written out, a value
 # never depends on how a frame happens to be chunked (which differs between Polars' engines).
 PER_AREA_UNIT = 1 / AREA_UNIT
+#: Months in a packed key: month_idx < 2**16, so a code and a month pack into one 64-bit integer.
+MONTH_SPAN = 65_536
 PER_FEN = 1 / FEN
 
 BUILDING_ATTRS = (
@@ -825,7 +827,7 @@ def prepare(
 def _tax_by_month(tax: pl.DataFrame) -> pl.DataFrame:
     """The tax of each building (`_b`) and period (`month_idx`), in fen, sorted by both: what
     the panel reads of millions of reports (a few hundred thousand rows)."""
-    key = pl.col("_b").cast(pl.Int64) * 65_536 + pl.col("month_idx")  # month_idx < 2**16
+    key = pl.col("_b").cast(pl.Int64) * MONTH_SPAN + pl.col("month_idx")
     return (
         tax.lazy()
         .filter(pl.col("_b").is_not_null())
@@ -834,8 +836,8 @@ def _tax_by_month(tax: pl.DataFrame) -> pl.DataFrame:
         .collect(engine="streaming")  # millions of rows into a few hundred thousand groups
         .sort("_key")
         .select(
-            (pl.col("_key") // 65_536).cast(pl.UInt32).alias("_b"),
-            (pl.col("_key") % 65_536).cast(pl.Int32).alias("month_idx"),
+            (pl.col("_key") // MONTH_SPAN).cast(pl.UInt32).alias("_b"),
+            (pl.col("_key") % MONTH_SPAN).cast(pl.Int32).alias("month_idx"),
             pl.col("amount_fen").alias("tax_fen"),
         )
     )
@@ -852,7 +854,8 @@ class _Coded:
     tenant_codes: pl.DataFrame
 
 
-def _month_of(col: str) -> pl.Expr:
+def month_index(col: str) -> pl.Expr:
+    """The month of a date column as an integer: year × 12 + month − 1 (`Month.index`)."""
     return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
 
 
@@ -891,8 +894,8 @@ def _code_tax(reports: pl.LazyFrame, spells: pl.DataFrame, registry: pl.DataFram
         "_t",
         "_spells",
         "_since",
-        _month_of("_since").alias("_since_m"),
-        _month_of("_until").alias("_until_m"),
+        month_index("_since").alias("_since_m"),
+        month_index("_until").alias("_until_m"),
     )
     month = (
         pl.col("period").str.slice(0, 4).cast(pl.Int32) * 12
@@ -1461,7 +1464,7 @@ class Log(EventLog):
 
         keep = self.save_from_events is not None and head.seq >= self.save_from_events
         name = saved.preparation_key(key, self.city.digest) if keep else ""
-        cache = self.path / ".cache"
+        cache = self._cache.folder
         files = self._segment_files(head) if keep else {}
         if keep and (found := saved.load(cache, name)) is not None:
             prepared, checked = found

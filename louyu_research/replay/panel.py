@@ -18,6 +18,7 @@ from louyu_research.core.periods import Month, MonthError, MonthLike
 from . import frames
 from .log import (
     ENGINE,
+    MONTH_SPAN,
     PER_AREA_UNIT,
     PER_FEN,
     Prepared,
@@ -26,6 +27,7 @@ from .log import (
     group_cum_sum,
     group_shift,
     group_start,
+    month_index,
 )
 from .occupancy import OCCUPANCY_COLUMNS, industry_code, key_industry_order
 
@@ -69,31 +71,18 @@ def _months(idx: pl.Series) -> pl.DataFrame:
     )
 
 
-def _period_idx(col: str = "period") -> pl.Expr:
-    return (
-        pl.col(col).str.slice(0, 4).cast(pl.Int32) * 12
-        + pl.col(col).str.slice(5, 2).cast(pl.Int32)
-        - 1
-    ).alias("month_idx")
-
-
 def _month_idx_of(col: str) -> pl.Expr:
-    return (
-        pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
-    ).alias("month_idx")
+    return month_index(col).alias("month_idx")
 
 
-_MONTHS = 65_536  # month_idx < 2**16: (building, industry, month) packs into one 64-bit key
+def _pair_key(ki: str = "ki") -> pl.Expr:
+    """(building code, industry code `ki`) as one integer (null when the industry is null)."""
+    return pl.col("_b").cast(pl.Int64) * 16 + pl.col(ki)
 
 
-def _pair_key() -> pl.Expr:
-    """(building code, industry code) as one integer (null when the industry is null)."""
-    return pl.col("_b").cast(pl.Int64) * 16 + pl.col("ki")
-
-
-def _bkm_key(month: pl.Expr) -> pl.Expr:
-    """(building code, industry code, month) as one 64-bit group key."""
-    return (_pair_key() * _MONTHS + month).alias("_key")
+def _bkm_key(month: pl.Expr, ki: str = "ki") -> pl.Expr:
+    """(building code, industry code, month) as one 64-bit group key (null without industry)."""
+    return (_pair_key(ki) * MONTH_SPAN + month).alias("_key")
 
 
 def _sum_by_key(frame: pl.LazyFrame, value: str, alias: str) -> pl.LazyFrame:
@@ -234,22 +223,12 @@ def _industry_tax_ytd(p: Prepared, tax: pl.DataFrame, lead_pairs: pl.LazyFrame) 
         [
             simple,
             own,
-            moved.select(
-                pl.when(pl.col("ki").is_not_null())
-                .then((pl.col("_b").cast(pl.Int64) * 16 + pl.col("ki")) * _MONTHS + pl.col("_at"))
-                .alias("_key"),
-                pl.col("c").alias("d"),
-            ),
-            moved.select(
-                pl.when(pl.col("p_ki").is_not_null())
-                .then((pl.col("_b").cast(pl.Int64) * 16 + pl.col("p_ki")) * _MONTHS + pl.col("_at"))
-                .alias("_key"),
-                (-pl.col("c")).alias("d"),
-            ),
+            moved.select(_bkm_key(pl.col("_at")), pl.col("c").alias("d")),
+            moved.select(_bkm_key(pl.col("_at"), "p_ki"), (-pl.col("c")).alias("d")),
         ]
-    ).filter((pl.col("_key") // _MONTHS).is_in(leads))
+    ).filter((pl.col("_key") // MONTH_SPAN).is_in(leads))
     # the key sorts like (building, industry, month), and so like (building, industry, year, month)
-    pair, month = pl.col("_key") // _MONTHS, pl.col("_key") % _MONTHS
+    pair, month = pl.col("_key") // MONTH_SPAN, pl.col("_key") % MONTH_SPAN
     return (
         deltas.group_by("_key")
         .agg(pl.col("d").sum())

@@ -105,8 +105,8 @@ def load(cache: Path, key: str) -> tuple[Prepared, dict[str, list[int]]] | None:
     folder = cache / f"{_PREFIX}{key}"
     meta = _read_meta(folder)
     if meta is None:
-        # none saved, or a record no saver leaves (a saved folder is renamed into place whole,
-        # its record rewritten atomically): damaged, removed so that it is saved anew
+        # none saved, or damaged: a saved folder is renamed into place with its record, and the
+        # record is rewritten atomically; removed, so that it is saved anew
         if folder.exists():
             _remove(folder)
         return None
@@ -163,18 +163,11 @@ def save(
     tmp = cache / f"{_PREFIX}{key}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         tmp.mkdir(parents=True)
-        digests = {
-            name: _write(getattr(prepared, name), tmp / f"{name}.parquet") for name in _FRAMES
-        }
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another process saved it meanwhile (or left a broken one)
-            _remove(tmp)
-            return
-        files = {
-            name: {"digest": value, "stat": file_stat(final / f"{name}.parquet")}
-            for name, value in digests.items()
-        }
+        files = {}
+        for name in _FRAMES:
+            path = tmp / f"{name}.parquet"
+            # a file's stat outlives its folder's rename: recorded here, it holds in `final`
+            files[name] = {"digest": _write(getattr(prepared, name), path), "stat": file_stat(path)}
         meta = {
             "key": key,
             "position": prepared.position,
@@ -182,7 +175,12 @@ def save(
             "files": files,
             "segments": segments or {},
         }
-        _write_meta(final, meta)
+        (tmp / _META).write_bytes(_encode_meta(meta))
+        try:
+            os.rename(tmp, final)  # whole, with its record: a reader never sees it half made
+        except OSError:  # another process saved it meanwhile (or left a broken one)
+            _remove(tmp)
+            return
     except OSError:
         _remove(tmp)
         return
@@ -207,8 +205,12 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
+def _encode_meta(meta: dict[str, Any]) -> bytes:
+    return json.dumps(meta, ensure_ascii=False).encode()
+
+
 def _write_meta(folder: Path, meta: dict[str, Any]) -> None:
-    write_best_effort(folder / _META, json.dumps(meta, ensure_ascii=False).encode())
+    write_best_effort(folder / _META, _encode_meta(meta))
 
 
 def _remove(folder: Path) -> None:
@@ -228,10 +230,8 @@ def _prune(cache: Path) -> None:
                 continue
             try:
                 kept.append(((path / _META).stat().st_mtime_ns, path))
-            except OSError:  # not finished: being written, or left by a killed process
-                with contextlib.suppress(OSError):
-                    if now - path.stat().st_mtime >= STALE_TMP_SECONDS:
-                        _remove(path)
+            except OSError:  # no record: damaged (saved folders arrive with theirs)
+                _remove(path)
     except OSError:
         return
     for _, path in sorted(kept, reverse=True)[KEEP:]:
