@@ -86,7 +86,7 @@ from typing import Any
 import polars as pl
 
 from louyu_research.city.industries import classify
-from louyu_research.city.profile import City, default_city
+from louyu_research.city.profile import City, default_city, load_city
 from louyu_research.city.settings import Settings
 from louyu_research.core.instants import DateLike, as_of_date, cut_off
 from louyu_research.core.periods import Month, MonthLike
@@ -1563,6 +1563,10 @@ class Log(EventLog):
         return validated_tax(p)
 
 
-def open_log(path: str | os.PathLike[str] = "events", *, city: City | None = None) -> Log:
-    """Open an event log folder for replay (about `city`: default, the city the log records)."""
-    return Log(path, city=city)
+def open_log(
+    path: str | os.PathLike[str] = "events", *, city: City | str | os.PathLike[str] | None = None
+) -> Log:
+    """Open an event log folder for replay, about `city`: a profile or its folder (default:
+    the city the log records)."""
+    profile = city if isinstance(city, City) or city is None else load_city(city)
+    return Log(path, city=profile)

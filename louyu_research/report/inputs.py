@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from louyu_research.city.profile import City, load_city
+from louyu_research.city.profile import City
 from louyu_research.city.settings import Settings
 from louyu_research.core.periods import Month, MonthLike, Quarter, QuarterError, QuarterLike
 from louyu_research.indicators import figures as ind
@@ -182,8 +182,7 @@ def gather(
     from louyu_research.indicators import lists as li
     from louyu_research.replay.log import open_log
 
-    profile = city if isinstance(city, City) or city is None else load_city(city)
-    lg = open_log(log, city=profile)
+    lg = open_log(log, city=city)
     s = settings or lg.city.settings
     seq = upto_seq if upto_seq is not None else lg.head.seq
     first, last = log_months(lg, seq)

@@ -83,11 +83,9 @@ def gather_notice(
 ) -> NoticeInputs:
     """Read the log once at `upto_seq` (its head when None) for the notice of `month`; `city`:
     the profile (or its folder) of the city the log is about (default: the shipped one)."""
-    from louyu_research.city.profile import load_city
     from louyu_research.replay.log import open_log
 
-    profile = city if isinstance(city, City) or city is None else load_city(city)
-    lg = open_log(log, city=profile)
+    lg = open_log(log, city=city)
     s = lg.city.settings
     m = Month.parse(month)
     first, _ = ind.covered_months(lg, upto_seq=upto_seq)
@@ -400,8 +398,6 @@ def build_notice(
     city profile folder (default: the city the log records), recorded in the manifest."""
     import nbformat
 
-    from louyu_research.city.profile import CityError, load_city
-
     from .manifest import build_manifest, read_manifest, write_manifest
     from .pipeline import (
         EDITIONS,
@@ -424,11 +420,7 @@ def build_notice(
         raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     t0 = time.perf_counter()
     m = str(Month.parse(month))
-    try:
-        profile = load_city(city) if city is not None else None
-    except CityError as err:
-        raise ReportError(str(err)) from None
-    lg = _open(log, profile)
+    lg = _open(log, city)
     first, last = ind.covered_months(lg)
     if not first <= m <= last:
         raise ReportError(f"month {m} is outside the log ({first} to {last})")
@@ -500,8 +492,6 @@ def verify_notice(folder: Path, log: Path, scratch: Path, city: Path | None = No
     `city`: the city profile folder of the log (default: the city the log records)."""
     import nbformat
 
-    from louyu_research.city.profile import CityError, load_city
-
     from .manifest import ManifestError, compare_outputs, read_manifest
     from .pipeline import _open, fingerprints
 
@@ -510,10 +500,7 @@ def verify_notice(folder: Path, log: Path, scratch: Path, city: Path | None = No
     except ManifestError as err:
         return [str(err)]
     params, pos = m["parameters"], m["log_position"]
-    try:
-        lg = _open(log, load_city(city) if city is not None else None)
-    except CityError as err:
-        return [f"city: {err}"]
+    lg = _open(log, city)
     if lg.position(pos["seq"])["hash"] != pos["hash"]:
         return [f"log position: the log's chain hash at seq {pos['seq']} is not the published one"]
     nb_path = execute_notice(

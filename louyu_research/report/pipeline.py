@@ -203,12 +203,15 @@ def move_into_place(staging: Path, folder: Path) -> list[str]:
 
 
 def _open(log: Path, city: Any = None) -> Any:
+    """The log about `city` (a `City`, its profile folder, or None: the city the log records);
+    a bad profile or log is a `ReportError`."""
+    from louyu_research.city.profile import CityError
     from louyu_research.log.store import LogError
     from louyu_research.replay.log import open_log
 
     try:
         return open_log(log, city=city)
-    except LogError as err:
+    except (CityError, LogError) as err:
         raise ReportError(str(err)) from None
 
 
@@ -431,7 +434,6 @@ def build_report(
     (default: the city the log records); `settings`: a settings file or record (default: the
     city's). Both are recorded in the manifest.
     """
-    from louyu_research.city.profile import CityError, load_city
     from louyu_research.city.settings import Settings, SettingsError
 
     from .manifest import build_manifest, write_manifest
@@ -443,7 +445,7 @@ def build_report(
         raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     t0 = time.perf_counter()
     try:
-        profile = _open(log, load_city(city) if city is not None else None).city
+        profile = _open(log, city).city
         chosen = (
             Settings.load(None, **settings)
             if isinstance(settings, dict)
@@ -451,7 +453,7 @@ def build_report(
             if settings is not None
             else profile.settings
         )
-    except (CityError, SettingsError) as err:
+    except SettingsError as err:
         raise ReportError(str(err)) from None
     # checked before any folder is made: a bad QUARTER or log leaves nothing behind
     _plan(quarter, log, out_root, upto_seq, revise, as_published, profile)
@@ -526,8 +528,6 @@ def committed_reports(out_root: Path = Path("reports")) -> list[Path]:
 def verify_report(folder: Path, log: Path, scratch: Path, city: Path | None = None) -> list[str]:
     """Re-execute one published report at its pinned position; what differs from its manifest.
     `city`: the city profile folder of the log (default: the city the log records)."""
-    from louyu_research.city.profile import CityError, load_city
-
     from .manifest import ManifestError, compare_outputs, read_manifest
 
     try:
@@ -539,10 +539,7 @@ def verify_report(folder: Path, log: Path, scratch: Path, city: Path | None = No
         from .notice import verify_notice
 
         return verify_notice(folder, log, scratch, city)
-    try:
-        lg = _open(log, load_city(city) if city is not None else None)
-    except CityError as err:
-        return [f"city: {err}"]
+    lg = _open(log, city)
     pos = m["log_position"]
     try:
         here = lg.position(pos["seq"])
